@@ -1,0 +1,1 @@
+"""Kota Cerdas: a smart-city platform with a verifiable ledger."""

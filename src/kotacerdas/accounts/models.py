@@ -1,0 +1,52 @@
+"""Users of the platform and the audit trail of their sign-ins and rights."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A person who signs in: staff, field crew, merchant, citizen or auditor.
+
+    Roles are Django groups (see accounts.roles). `kelurahan` scopes kelurahan
+    staff to their own area; it is empty for city-wide roles.
+    """
+
+    kelurahan = models.ForeignKey(
+        "city.Area",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("kelurahan"),
+    )
+
+
+class AuditEvent(models.Model):
+    """A sign-in, sign-out, failed sign-in or change of a user's rights.
+
+    Kept in the database rather than the log so that an administrator can
+    review it; `username` is what was typed, which may name no user.
+    """
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", _("Signed in")
+        LOGOUT = "logout", _("Signed out")
+        LOGIN_FAILED = "login_failed", _("Sign-in failed")
+        ROLES_CHANGED = "roles_changed", _("Roles changed")
+        PERMISSIONS_CHANGED = "permissions_changed", _("Permissions changed")
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")

@@ -1,0 +1,10 @@
+"""Journal event types of the city profile."""
+
+from kotacerdas.journal.events import EventSchema, event_type
+
+
+@event_type("city.profile.loaded")
+class ProfileLoaded(EventSchema):
+    city_code: str
+    profile_sha256: str
+    area_codes: list[str]

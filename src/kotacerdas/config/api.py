@@ -1,0 +1,36 @@
+"""The JSON API: one Ninja instance, a router per app, OpenAPI at /api/docs."""
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import ValidationError as NinjaValidationError
+
+from kotacerdas.journal.api import router as journal_router
+from kotacerdas.journal.services import JournalError
+
+api = NinjaAPI(
+    title="Kota Cerdas API",
+    version="1",
+    description="Integrations for the Kota Cerdas smart-city platform.",
+    urls_namespace="api",
+)
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, object]:
+    """Return the one error shape every endpoint uses."""
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+@api.exception_handler(JournalError)
+def journal_error(request: HttpRequest, error: JournalError) -> HttpResponse:
+    return api.create_response(request, error_body("journal_error", str(error)), status=404)
+
+
+@api.exception_handler(NinjaValidationError)
+def validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
+    first = error.errors[0] if error.errors else {}
+    location = ".".join(str(part) for part in first.get("loc", ()))
+    body = error_body("invalid", str(first.get("msg", "invalid request")), location or None)
+    return api.create_response(request, body, status=422)
+
+
+api.add_router("/journal", journal_router, tags=["journal"])

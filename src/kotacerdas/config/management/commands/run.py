@@ -1,0 +1,118 @@
+"""`kotacerdas run`: set up and start the whole city on one machine."""
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from kotacerdas.journal.keys import create_signing_key
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = (
+        "Migrate, load the city profile, create the signing key and the demo city "
+        "when the database is empty, then start the web server and the worker."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+        parser.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
+        parser.add_argument(
+            "--web-workers", type=int, default=2, help="number of gunicorn worker processes"
+        )
+        parser.add_argument(
+            "--no-demo", action="store_true", help="do not create the demo city in an empty database"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.prepare(create_demo=not options["no_demo"])
+        processes = self.start(options)
+        self.print_welcome(options)
+        self.supervise(processes)
+
+    def prepare(self, create_demo: bool) -> None:
+        from kotacerdas.demo import services as demo
+
+        Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
+        self.stdout.write("Applying database migrations ...")
+        call_command("migrate", interactive=False, verbosity=0)
+        create_signing_key(Path(settings.KOTACERDAS_SIGNING_KEY_FILE))
+        call_command("city", "load", settings.KOTACERDAS_CITY)
+        if create_demo and demo.database_is_empty():
+            self.stdout.write("Creating the demo city ...")
+            demo.create_demo_city()
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+    def start(self, options: dict[str, Any]) -> dict[str, subprocess.Popen[bytes]]:
+        web = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "kotacerdas.config.wsgi:application",
+            "--bind",
+            f"{options['host']}:{options['port']}",
+            "--workers",
+            str(options["web_workers"]),
+            "--threads",
+            "4",
+            "--graceful-timeout",
+            "10",
+        ]
+        worker = [sys.executable, "-m", "kotacerdas.config.cli", "worker"]
+        processes = {
+            "web": subprocess.Popen(web),
+            "worker": subprocess.Popen(worker),
+        }
+        for name, process in processes.items():
+            logger.info("started %s process %s", name, process.pid)
+        return processes
+
+    def print_welcome(self, options: dict[str, Any]) -> None:
+        from kotacerdas.demo import services as demo
+
+        url = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write(self.style.SUCCESS(f"\nKota Cerdas is running at {url}"))
+        self.stdout.write(f"Ledger status: {url}ledger/   API docs: {url}api/docs")
+        logins = demo.demo_logins()
+        if logins:
+            self.stdout.write(f"Demo logins (password: {settings.KOTACERDAS_DEMO_PASSWORD}):")
+            for username, role in logins:
+                self.stdout.write(f"  {username:<12} {role}")
+        self.stdout.write("Press Ctrl+C to stop.\n")
+
+    def supervise(self, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+        stopping = False
+
+        def stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        exit_code = 0
+        while not stopping:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    logger.error("%s process %s exited with code %s", name, process.pid, process.returncode)
+                    stopping, exit_code = True, 1
+            time.sleep(0.5)
+        for name, process in processes.items():
+            if process.poll() is None:
+                logger.info("stopping %s process %s", name, process.pid)
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if exit_code:
+            sys.exit(exit_code)

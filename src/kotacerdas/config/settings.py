@@ -1,0 +1,200 @@
+"""Django settings for Kota Cerdas, read from the environment.
+
+Every variable is listed with its default in `.env.example`. The defaults run the
+embedded demo city: a SQLite file and keys under `var/`, bound to 127.0.0.1.
+"""
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from kotacerdas.config.env import (
+    SettingError,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = env_path("KOTACERDAS_VAR_DIR", Path.cwd() / "var").resolve()
+KEYS_DIR = env_path("KOTACERDAS_KEYS_DIR", VAR_DIR / "keys")
+
+
+def _load_or_create_secret_key() -> str:
+    """Return the Django secret key, creating a private one for the embedded city.
+
+    Production passes DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE); a laptop run
+    keeps a random key under var/keys so sessions survive restarts.
+    """
+    configured = env_str("DJANGO_SECRET_KEY", "")
+    if configured:
+        return configured
+    path = KEYS_DIR / "django-secret-key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    KEYS_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = secrets.token_urlsafe(50)
+    path.touch(mode=0o600)
+    path.write_text(key, encoding="utf-8")
+    return key
+
+
+SECRET_KEY = _load_or_create_secret_key()
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "axes",
+    "kotacerdas.city",
+    "kotacerdas.accounts",
+    "kotacerdas.journal",
+    "kotacerdas.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "kotacerdas.config.urls"
+WSGI_APPLICATION = "kotacerdas.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "kotacerdas.accounts.context.roles",
+            ],
+        },
+    },
+]
+
+# Database: SQLite under var/ unless DATABASE_URL names another one.
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'kotacerdas.sqlite3'}")
+_database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE_S", 60))
+if _database["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE makes every transaction take the write lock at BEGIN, so two
+    # writers queue instead of failing with "database is locked" on upgrade.
+    _database["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_float("SQLITE_BUSY_TIMEOUT_S", 30.0, minimum=0.0),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    _database["CONN_MAX_AGE"] = 0
+    _database["TEST"] = {"NAME": env_str("SQLITE_TEST_NAME", "") or None}
+elif _database["ENGINE"] == "django.db.backends.postgresql":
+    _database.setdefault("OPTIONS", {})
+else:
+    raise SettingError(
+        f"DATABASE_URL uses the unsupported engine {_database['ENGINE']}; "
+        "use sqlite:///path or postgres://user@host/name."
+    )
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Login throttling (django-axes): lock a username from one address after
+# repeated failures, for a cool-off period.
+AXES_FAILURE_LIMIT = env_int("KOTACERDAS_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("KOTACERDAS_LOGIN_COOLOFF_MIN", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+
+LANGUAGE_CODE = "id"
+LANGUAGES = [("id", _("Indonesian")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = env_str("KOTACERDAS_TIME_ZONE", "Asia/Jakarta")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+
+# Kota Cerdas itself.
+KOTACERDAS_CITY = env_str("KOTACERDAS_CITY", "padang-panjang")
+KOTACERDAS_SIGNING_KEY_FILE = env_path(
+    "KOTACERDAS_SIGNING_KEY_FILE", KEYS_DIR / "node-ed25519.pem"
+)
+KOTACERDAS_LEDGER_ORIGIN = env_str(
+    "KOTACERDAS_LEDGER_ORIGIN", "kotacerdas.padangpanjang.local/journal"
+)
+KOTACERDAS_SEAL_INTERVAL_S = env_float("KOTACERDAS_SEAL_INTERVAL_S", 5.0, minimum=0.1)
+KOTACERDAS_SEAL_MAX_ENTRIES = env_int("KOTACERDAS_SEAL_MAX_ENTRIES", 50_000, minimum=1)
+KOTACERDAS_DEMO_PASSWORD = env_str("KOTACERDAS_DEMO_PASSWORD", "kotacerdas-demo")
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(process)d %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # axes logs usernames and client addresses at INFO; keep only its warnings.
+        "axes": {"level": "WARNING"},
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

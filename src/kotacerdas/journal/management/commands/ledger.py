@@ -1,0 +1,106 @@
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from kotacerdas.journal import services
+from kotacerdas.journal.keys import (
+    SigningKeyError,
+    create_signing_key,
+    node_verifier,
+    node_verifier_key,
+)
+from kotacerdas.journal.models import VerifyRun
+from kotacerdas.journal.notes import NoteError, Verifier
+from kotacerdas.journal.verify import verify_ledger
+
+
+class Command(BaseCommand):
+    help = "Work with the journal: verify it, seal waiting entries, create the signing key."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        verbs = parser.add_subparsers(dest="verb", required=True)
+        verify = verbs.add_parser("verify", help="recompute every hash, signature and replay")
+        verify.add_argument(
+            "--from-block",
+            type=int,
+            default=0,
+            help="verify from this block on, trusting the signed block before it",
+        )
+        verify.add_argument(
+            "--vkey",
+            default="",
+            help="verifier key of the node (name+id+key); default: from the node's key file",
+        )
+        verify.add_argument(
+            "--no-record", action="store_true", help="do not store the result for the status page"
+        )
+        verbs.add_parser("seal", help="seal waiting entries into a block now")
+        verbs.add_parser("init-key", help="create the node's signing key if it is missing")
+        verbs.add_parser("vkey", help="print the node's verifier key")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        verb = options["verb"]
+        if verb == "verify":
+            self.verify(options)
+        elif verb == "seal":
+            block = services.seal_pending()
+            self.stdout.write(
+                f"sealed block {block.height} at tree size {block.tree_size}"
+                if block
+                else "nothing to seal"
+            )
+        elif verb == "init-key":
+            path = Path(settings.KOTACERDAS_SIGNING_KEY_FILE)
+            created = create_signing_key(path)
+            self.stdout.write(f"{'created' if created else 'kept existing'} signing key {path}")
+        elif verb == "vkey":
+            try:
+                self.stdout.write(node_verifier_key())
+            except SigningKeyError as error:
+                raise CommandError(str(error)) from error
+
+    def _verifier(self, vkey: str) -> Verifier:
+        try:
+            return Verifier.parse(vkey) if vkey else node_verifier()
+        except (NoteError, SigningKeyError) as error:
+            raise CommandError(str(error)) from error
+
+    def verify(self, options: dict[str, Any]) -> None:
+        verifier = self._verifier(options["vkey"])
+        started = timezone.now()
+        clock = time.monotonic()
+        last_print = [clock]
+
+        def progress(done: int, total: int) -> None:
+            if time.monotonic() - last_print[0] >= 1.0 or done == total:
+                last_print[0] = time.monotonic()
+                self.stderr.write(f"verified {done} of {total} entries")
+
+        result = verify_ledger(verifier, options["from_block"], progress=progress)
+        elapsed_s = time.monotonic() - clock
+        if not options["no_record"]:
+            VerifyRun.objects.create(
+                started_at=started,
+                finished_at=timezone.now(),
+                from_block=options["from_block"],
+                entries_checked=result.entries_checked,
+                blocks_checked=result.blocks_checked,
+                ok=result.ok,
+                first_problem=result.problems[0] if result.problems else "",
+            )
+        summary = (
+            f"{result.entries_checked} entries and {result.blocks_checked} blocks checked "
+            f"in {elapsed_s:.1f} s"
+        )
+        if result.ok:
+            self.stdout.write(f"ledger valid: {summary}")
+            return
+        self.stdout.write(f"ledger INVALID: {result.problems[0]}")
+        self.stdout.write(summary)
+        sys.exit(1)
+

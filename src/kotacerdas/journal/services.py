@@ -1,0 +1,258 @@
+"""The only write path to the journal, and the proofs read from it.
+
+Lock order: a service locks its own domain rows first and appends to the
+journal last, so the journal head lock is always the last one taken and is held
+only until the caller's transaction commits. That keeps appends free of
+deadlocks on PostgreSQL; on SQLite, IMMEDIATE transactions serialize writers
+before any lock is taken.
+"""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from kotacerdas.journal import merkle
+from kotacerdas.journal.events import EventSchema, validate_payload
+from kotacerdas.journal.keys import node_key
+from kotacerdas.journal.models import Block, Entry, JournalHead, MerkleNode
+from kotacerdas.journal.notes import Checkpoint, sign_note
+from kotacerdas.journal.personal_data import reject_personal_data
+
+logger = logging.getLogger(__name__)
+
+ENVELOPE_VERSION = 1
+
+
+class JournalError(RuntimeError):
+    """A journal operation was called wrongly (outside a transaction, bad size)."""
+
+
+def encode_body(
+    seq: int, event_type: str, payload: dict[str, Any], actor: str | None, at: datetime
+) -> bytes:
+    """Return the canonical bytes an entry's leaf hash covers."""
+    envelope = {
+        "actor": actor,
+        "at": at.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "payload": payload,
+        "seq": seq,
+        "type": event_type,
+        "v": ENVELOPE_VERSION,
+    }
+    return rfc8785.dumps(envelope)
+
+
+def append(
+    event_type: str,
+    payload: dict[str, Any] | EventSchema,
+    *,
+    actor: str | None = None,
+) -> Entry:
+    """Append one event inside the caller's transaction and return its entry.
+
+    Validates the payload against the event type's schema and rejects personal
+    data (raising InvalidPayload or PersonalDataError before any write). Locks
+    the journal head row until the caller commits.
+    """
+    if not connection.in_atomic_block:
+        raise JournalError("journal.append must run inside the caller's transaction")
+    clean = validate_payload(event_type, payload)
+    reject_personal_data(clean)
+    if actor is not None:
+        reject_personal_data(actor, "actor")
+
+    seq = _next_seq()
+    at = timezone.now()
+    body = encode_body(seq, event_type, clean, actor, at)
+    return Entry.objects.create(seq=seq, event_type=event_type, body=body, recorded_at=at)
+
+
+def _next_seq() -> int:
+    # One statement both locks the head row and increments it, so the number
+    # taken here is released only by this transaction's commit or rollback.
+    table = JournalHead._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET size = size + 1 WHERE id = 1 RETURNING size"  # noqa: S608
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise JournalError("journal head row is missing; run `kotacerdas migrate`")
+    return int(row[0]) - 1
+
+
+def salted_hash(value: str) -> str:
+    """Return an HMAC-SHA256 of a personal value, for events that must link to it."""
+    return hmac.new(_salt(), value.encode(), hashlib.sha256).hexdigest()
+
+
+@cache
+def _salt() -> bytes:
+    configured = getattr(settings, "KOTACERDAS_PERSONAL_DATA_SALT", "")
+    if configured:
+        return str(configured).encode()
+    path = Path(settings.KEYS_DIR) / "personal-data-salt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.touch(mode=0o600)
+        path.write_bytes(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+def journal_size() -> int:
+    return JournalHead.objects.values_list("size", flat=True).get(pk=1)
+
+
+def latest_block() -> Block | None:
+    return Block.objects.order_by("-height").first()
+
+
+def load_perfect_nodes(keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Fetch perfect subtree hashes in one query, keyed by (level, index)."""
+    wanted = {merkle.node_key(level, index): (level, index) for level, index in keys}
+    found = MerkleNode.objects.filter(key__in=list(wanted)).values_list("key", "hash")
+    nodes = {wanted[key]: bytes(value) for key, value in found}
+    missing = [wanted[key] for key in wanted if wanted[key] not in nodes]
+    if missing:
+        raise JournalError(f"Merkle nodes {missing[:3]} are missing; run `kotacerdas ledger verify`")
+    return nodes
+
+
+@transaction.atomic(durable=True)
+def seal_pending(max_entries: int | None = None) -> Block | None:
+    """Seal the waiting entries into a new signed block, or return None if none wait.
+
+    Writes the new Merkle nodes and the block in one transaction. Two sealers
+    racing for the same height collide on the block's primary key; the loser's
+    transaction rolls back and it returns None.
+    """
+    limit = max_entries or settings.KOTACERDAS_SEAL_MAX_ENTRIES
+    previous = latest_block()
+    sealed_size = previous.tree_size if previous else 0
+    new_size = min(journal_size(), sealed_size + limit)
+    if new_size <= sealed_size:
+        return None
+
+    frontier_keys = merkle.compact_range_keys(sealed_size)
+    frontier = load_perfect_nodes(frontier_keys)
+    tree = merkle.CompactRange(sealed_size, [frontier[key] for key in frontier_keys])
+    new_nodes: list[MerkleNode] = []
+
+    def keep(level: int, index: int, value: bytes) -> None:
+        new_nodes.append(MerkleNode(key=merkle.node_key(level, index), hash=value))
+
+    bodies = (
+        Entry.objects.filter(seq__gte=sealed_size, seq__lt=new_size)
+        .order_by("seq")
+        .values_list("seq", "body")
+    )
+    for expected, (seq, body) in enumerate(bodies.iterator(chunk_size=5000), sealed_size):
+        if seq != expected:
+            raise JournalError(f"journal entry {expected} is missing; sealing stopped")
+        tree.append(merkle.leaf_hash(bytes(body)), keep)
+    if tree.size != new_size:
+        raise JournalError(f"journal entry {tree.size} is missing; sealing stopped")
+
+    return _write_block(previous, tree, new_nodes)
+
+
+def _write_block(
+    previous: Block | None, tree: merkle.CompactRange, new_nodes: list[MerkleNode]
+) -> Block | None:
+    checkpoint = Checkpoint(
+        origin=settings.KOTACERDAS_LEDGER_ORIGIN,
+        tree_size=tree.size,
+        root_hash=tree.root(),
+        prev_hash=bytes(previous.block_hash) if previous else bytes(32),
+        sealed_at=timezone.now(),
+    )
+    note = sign_note(checkpoint.text(), checkpoint.origin, node_key())
+    height = previous.height + 1 if previous else 0
+    try:
+        with transaction.atomic():
+            MerkleNode.objects.bulk_create(new_nodes, batch_size=2000)
+            block = Block.objects.create(
+                height=height,
+                tree_size=checkpoint.tree_size,
+                root_hash=checkpoint.root_hash,
+                prev_hash=checkpoint.prev_hash,
+                block_hash=checkpoint.block_hash(),
+                sealed_at=checkpoint.sealed_at,
+                note=note,
+            )
+    except IntegrityError:
+        logger.warning("block %s was sealed by another worker; skipping", height)
+        return None
+    logger.info("sealed block %s at tree size %s", height, tree.size)
+    return block
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    seq: int
+    tree_size: int
+    leaf_hash: bytes
+    path: list[bytes]
+    block: Block
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    path: list[bytes]
+
+
+def _subtree_hasher(ranges: list[tuple[int, int]]) -> merkle.SubtreeHash:
+    keys = sorted({key for start, end in ranges for key in merkle.perfect_ranges(start, end)})
+    nodes = load_perfect_nodes(keys)
+    return merkle.make_subtree_hash(lambda level, index: nodes[(level, index)])
+
+
+def block_for_size(tree_size: int | None) -> Block:
+    """Return the block with this tree size, or the latest block for None."""
+    block = latest_block() if tree_size is None else Block.objects.filter(tree_size=tree_size).first()
+    if block is None:
+        if tree_size is None:
+            raise JournalError("no block has been sealed yet; wait for the worker")
+        raise JournalError(f"no block has tree size {tree_size}; use a checkpoint's size")
+    return block
+
+
+def inclusion_proof(seq: int, tree_size: int | None = None) -> InclusionProof:
+    """Prove that entry `seq` is in the tree of a sealed block (the latest by default)."""
+    block = block_for_size(tree_size)
+    if not 0 <= seq < block.tree_size:
+        raise JournalError(
+            f"entry {seq} is not in the tree of size {block.tree_size}; "
+            "wait for the next block or use a larger size"
+        )
+    ranges = [(seq, seq + 1), *merkle.inclusion_ranges(seq, block.tree_size)]
+    subtree_hash = _subtree_hasher(ranges)
+    path = [subtree_hash(start, end) for start, end in ranges[1:]]
+    return InclusionProof(seq, block.tree_size, subtree_hash(seq, seq + 1), path, block)
+
+
+def consistency_proof(old_size: int, new_size: int) -> ConsistencyProof:
+    """Prove that the tree of `old_size` is a prefix of the tree of `new_size`."""
+    sealed = latest_block()
+    sealed_size = sealed.tree_size if sealed else 0
+    if not 0 < old_size <= new_size <= sealed_size:
+        raise JournalError(
+            f"sizes {old_size} and {new_size} are invalid; "
+            f"use 0 < old size <= new size <= {sealed_size}"
+        )
+    ranges = merkle.consistency_ranges(old_size, new_size)
+    subtree_hash = _subtree_hasher(ranges)
+    return ConsistencyProof(old_size, new_size, [subtree_hash(s, e) for s, e in ranges])
