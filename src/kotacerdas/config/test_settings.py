@@ -1,0 +1,17 @@
+"""Settings for the test suite: the normal settings with a throwaway var/ directory.
+
+Keys, the secret key and any SQLite file of a test run live in a fresh
+temporary directory, so tests never touch a developer's demo city. The variable
+is set in the environment, so processes a test starts inherit the same place.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("KOTACERDAS_VAR_DIR", tempfile.mkdtemp(prefix="kotacerdas-test-"))
+os.environ.setdefault("KOTACERDAS_SEAL_INTERVAL_S", "0.2")
+
+from kotacerdas.config.settings import *  # noqa: E402, F403
+
+# Argon2 is deliberately slow; tests create many users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S105
