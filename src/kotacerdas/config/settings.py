@@ -112,7 +112,6 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     _database["CONN_MAX_AGE"] = 0
-    _database["TEST"] = {"NAME": env_str("SQLITE_TEST_NAME", "") or None}
 elif _database["ENGINE"] == "django.db.backends.postgresql":
     _database.setdefault("OPTIONS", {})
 else:
@@ -181,6 +180,9 @@ KOTACERDAS_LEDGER_ORIGIN = env_str(
 )
 KOTACERDAS_SEAL_INTERVAL_S = env_float("KOTACERDAS_SEAL_INTERVAL_S", 5.0, minimum=0.1)
 KOTACERDAS_SEAL_MAX_ENTRIES = env_int("KOTACERDAS_SEAL_MAX_ENTRIES", 50_000, minimum=1)
+# Key for the salted hashes that let events refer to personal data without
+# containing it; by default a random key created under var/keys.
+KOTACERDAS_PERSONAL_DATA_SALT = env_str("KOTACERDAS_PERSONAL_DATA_SALT", "")
 KOTACERDAS_DEMO_PASSWORD = env_str("KOTACERDAS_DEMO_PASSWORD", "kotacerdas-demo")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -1,0 +1,86 @@
+"""Run every check `make test` promises: lint, types, pytest on both databases, browser.
+
+On a developer's machine without PostgreSQL or chromium, the parts that need
+them are reported as not run. Under CI (CI=true) a missing part is a failure.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+POSTGRES_ADMIN_URL = os.environ.get(
+    "KOTACERDAS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+CHROMIUM = os.environ.get("KOTACERDAS_CHROMIUM", "/usr/bin/chromium")
+
+
+def run(title: str, command: list[str], env: dict[str, str] | None = None) -> bool:
+    print(f"\n=== {title}: {' '.join(command)}", flush=True)
+    completed = subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})}, check=False)
+    return completed.returncode == 0
+
+
+def postgres_reachable() -> str | None:
+    """Return None when PostgreSQL answers, else the reason it does not."""
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=5):
+            return None
+    except psycopg.Error as error:
+        return str(error).strip().splitlines()[0]
+
+
+def postgres_url() -> str:
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/kotacerdas_{uuid.uuid4().hex[:8]}"
+
+
+def main() -> int:
+    results: dict[str, str] = {}
+    pytest = [str(BIN / "pytest")]
+
+    results["ruff"] = "passed" if run("ruff", [str(BIN / "ruff"), "check", "src", "tests", "bench"]) and run(
+        "ruff format", [str(BIN / "ruff"), "format", "--check", "src", "tests", "bench"]
+    ) else "FAILED"
+    results["mypy"] = "passed" if run("mypy", [str(BIN / "mypy")]) else "FAILED"
+    results["pytest on SQLite"] = (
+        "passed" if run("pytest on SQLite", [*pytest, "-m", "not browser"]) else "FAILED"
+    )
+
+    reason = postgres_reachable()
+    if reason is None:
+        # pytest-django creates test_<name> fresh and drops it afterwards.
+        env = {"DATABASE_URL": postgres_url()}
+        ok = run("pytest on PostgreSQL", [*pytest, "-m", "not browser"], env)
+        results["pytest on PostgreSQL"] = "passed" if ok else "FAILED"
+    else:
+        results["pytest on PostgreSQL"] = f"NOT RUN: PostgreSQL not reachable ({reason})"
+
+    if Path(CHROMIUM).exists() or shutil.which("chromium"):
+        ok = run("browser tests (chromium)", [*pytest, "-m", "browser"])
+        results["browser tests"] = "passed" if ok else "FAILED"
+    else:
+        results["browser tests"] = f"NOT RUN: {CHROMIUM} not found (apt-get install chromium)"
+
+    print("\n=== summary")
+    failed = False
+    for part, outcome in results.items():
+        print(f"{part}: {outcome}")
+        if outcome == "FAILED" or (IN_CI and outcome.startswith("NOT RUN")):
+            failed = True
+    if failed:
+        print("make test: FAILED" + (" (CI requires every part to run)" if IN_CI else ""))
+        return 1
+    print("make test: passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
