@@ -1,0 +1,105 @@
+"""`kotacerdas run` brings the whole city up from an empty var/ directory."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+STARTUP_TIMEOUT_S = 120
+
+
+def free_port() -> int:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        return int(listener.getsockname()[1])
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
+        return response.status, response.read()
+
+
+def wait_for(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"kotacerdas run exited early with {process.returncode}")
+        try:
+            fetch(url)
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer within {STARTUP_TIMEOUT_S} s")
+
+
+@pytest.fixture
+def city_process(tmp_path: Path):
+    if connection.vendor != "sqlite":
+        pytest.skip("the embedded city runs on SQLite; PostgreSQL is covered by the other tests")
+    port = free_port()
+    env = {
+        **os.environ,
+        "KOTACERDAS_VAR_DIR": str(tmp_path / "var"),
+        "KOTACERDAS_SEAL_INTERVAL_S": "0.5",
+        "DJANGO_SETTINGS_MODULE": "kotacerdas.config.settings",
+    }
+    env.pop("DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kotacerdas.config.cli", "run", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/login/", process)
+        yield base, process, tmp_path / "var"
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def test_run_serves_city_and_seals(city_process) -> None:
+    base, process, var_dir = city_process
+
+    deadline = time.monotonic() + 30
+    checkpoint: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        try:
+            status, body = fetch(f"{base}/api/journal/checkpoint")
+        except OSError:
+            time.sleep(0.5)
+            continue
+        checkpoint = json.loads(body)
+        if checkpoint.get("tree_size") == checkpoint.get("journal_size"):
+            break
+        time.sleep(0.5)
+
+    assert checkpoint.get("tree_size", 0) > 0
+    assert checkpoint.get("tree_size") == checkpoint.get("journal_size")
+    status, page = fetch(f"{base}/ledger/")
+    assert status == 200
+    assert "Status ledger".encode() in page or b"Ledger" in page
+    key_file = var_dir / "keys" / "node-ed25519.pem"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_run_stops_on_sigterm(city_process) -> None:
+    base, process, _ = city_process
+
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+
+    assert process.returncode == 0
+    assert "Kota Cerdas is running at" in output
+    assert "Demo logins" in output
