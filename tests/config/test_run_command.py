@@ -31,7 +31,9 @@ def wait_for(url: str, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"kotacerdas run exited early with {process.returncode}")
+            raise AssertionError(
+                f"kotacerdas run exited early with {process.returncode}"
+            )
         try:
             fetch(url)
             return
@@ -43,7 +45,9 @@ def wait_for(url: str, process: subprocess.Popen[str]) -> None:
 @pytest.fixture
 def city_process(tmp_path: Path):
     if connection.vendor != "sqlite":
-        pytest.skip("the embedded city runs on SQLite; PostgreSQL is covered by the other tests")
+        pytest.skip(
+            "the embedded city runs on SQLite; PostgreSQL is covered by the other tests"
+        )
     port = free_port()
     env = {
         **os.environ,
@@ -70,7 +74,7 @@ def city_process(tmp_path: Path):
 
 
 def test_run_serves_city_and_seals(city_process) -> None:
-    base, process, var_dir = city_process
+    base, _process, var_dir = city_process
 
     deadline = time.monotonic() + 30
     checkpoint: dict[str, object] = {}
@@ -89,13 +93,13 @@ def test_run_serves_city_and_seals(city_process) -> None:
     assert checkpoint.get("tree_size") == checkpoint.get("journal_size")
     status, page = fetch(f"{base}/ledger/")
     assert status == 200
-    assert "Status ledger".encode() in page or b"Ledger" in page
+    assert b"Ledger" in page
     key_file = var_dir / "keys" / "node-ed25519.pem"
     assert key_file.stat().st_mode & 0o777 == 0o600
 
 
 def test_run_stops_on_sigterm(city_process) -> None:
-    base, process, _ = city_process
+    _base, process, _var_dir = city_process
 
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=30)

@@ -22,14 +22,18 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, o
 
 @api.exception_handler(JournalError)
 def journal_error(request: HttpRequest, error: JournalError) -> HttpResponse:
-    return api.create_response(request, error_body("journal_error", str(error)), status=404)
+    return api.create_response(
+        request, error_body("journal_error", str(error)), status=404
+    )
 
 
 @api.exception_handler(NinjaValidationError)
 def validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
     first = error.errors[0] if error.errors else {}
     location = ".".join(str(part) for part in first.get("loc", ()))
-    body = error_body("invalid", str(first.get("msg", "invalid request")), location or None)
+    body = error_body(
+        "invalid", str(first.get("msg", "invalid request")), location or None
+    )
     return api.create_response(request, body, status=422)
 
 

@@ -51,7 +51,9 @@ def env_int(name: str, default: int, minimum: int | None = None) -> int:
     try:
         number = int(value)
     except ValueError as error:
-        raise SettingError(f"{name}={value!r} is invalid; use a whole number.") from error
+        raise SettingError(
+            f"{name}={value!r} is invalid; use a whole number."
+        ) from error
     if minimum is not None and number < minimum:
         raise SettingError(f"{name}={number} is too small; use {minimum} or more.")
     return number

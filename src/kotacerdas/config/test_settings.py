@@ -11,7 +11,7 @@ import tempfile
 os.environ.setdefault("KOTACERDAS_VAR_DIR", tempfile.mkdtemp(prefix="kotacerdas-test-"))
 os.environ.setdefault("KOTACERDAS_SEAL_INTERVAL_S", "0.2")
 
-from kotacerdas.config.settings import *  # noqa: E402, F403
+from kotacerdas.config.settings import *  # noqa: F403
 
 # Argon2 is deliberately slow; tests create many users.
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S105
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -25,12 +25,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-        parser.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
         parser.add_argument(
-            "--web-workers", type=int, default=2, help="number of gunicorn worker processes"
+            "--port", type=int, default=8000, help="TCP port to listen on"
         )
         parser.add_argument(
-            "--no-demo", action="store_true", help="do not create the demo city in an empty database"
+            "--web-workers",
+            type=int,
+            default=2,
+            help="number of gunicorn worker processes",
+        )
+        parser.add_argument(
+            "--no-demo",
+            action="store_true",
+            help="do not create the demo city in an empty database",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -84,7 +91,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Ledger status: {url}ledger/   API docs: {url}api/docs")
         logins = demo.demo_logins()
         if logins:
-            self.stdout.write(f"Demo logins (password: {settings.KOTACERDAS_DEMO_PASSWORD}):")
+            self.stdout.write(
+                f"Demo logins (password: {settings.KOTACERDAS_DEMO_PASSWORD}):"
+            )
             for username, role in logins:
                 self.stdout.write(f"  {username:<12} {role}")
         self.stdout.write("Press Ctrl+C to stop.\n")
@@ -102,7 +111,12 @@ class Command(BaseCommand):
         while not stopping:
             for name, process in processes.items():
                 if process.poll() is not None:
-                    logger.error("%s process %s exited with code %s", name, process.pid, process.returncode)
+                    logger.error(
+                        "%s process %s exited with code %s",
+                        name,
+                        process.pid,
+                        process.returncode,
+                    )
                     stopping, exit_code = True, 1
             time.sleep(0.5)
         for name, process in processes.items():
