@@ -1,0 +1,47 @@
+"""Read-only admin views of the journal: staff may look, nobody may edit."""
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from kotacerdas.journal.models import Block, Entry, VerifyRun
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    list_display = ["seq", "event_type", "recorded_at"]
+    list_filter = ["event_type"]
+    search_fields = ["=seq", "event_type"]
+    readonly_fields = ["seq", "event_type", "recorded_at", "body_json"]
+    exclude = ["body"]
+
+    @admin.display(description=_("body"))
+    def body_json(self, entry: Entry) -> str:
+        return json.dumps(json.loads(bytes(entry.body)), indent=2, ensure_ascii=False)
+
+
+@admin.register(Block)
+class BlockAdmin(ReadOnlyAdmin):
+    list_display = ["height", "tree_size", "sealed_at"]
+    readonly_fields = ["height", "tree_size", "sealed_at", "note"]
+    exclude = ["root_hash", "prev_hash", "block_hash"]
+
+
+@admin.register(VerifyRun)
+class VerifyRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "from_block", "entries_checked", "blocks_checked", "ok"]
+    list_filter = ["ok"]
