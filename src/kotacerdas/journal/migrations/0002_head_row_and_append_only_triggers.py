@@ -18,7 +18,9 @@ def create(apps, schema_editor):
             schema_editor.execute(
                 "CREATE OR REPLACE FUNCTION journal_reject_change() RETURNS trigger "
                 "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
-                "'% is append-only: % rejected', TG_TABLE_NAME, TG_OP; END $$"
+                "'% is append-only: % rejected', TG_TABLE_NAME, TG_OP; END $$",
+                # No parameters, so psycopg leaves the % placeholders of RAISE alone.
+                params=None,
             )
             schema_editor.execute(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
