@@ -94,7 +94,9 @@ class NeighbourhoodUnit(models.Model):
             models.UniqueConstraint(
                 fields=["kelurahan", "rw", "rt"], name="unit_unique_per_kelurahan"
             ),
-            models.CheckConstraint(condition=Q(rw__regex=r"^[0-9]{3}$"), name="unit_rw_3_digits"),
+            models.CheckConstraint(
+                condition=Q(rw__regex=r"^[0-9]{3}$"), name="unit_rw_3_digits"
+            ),
             models.CheckConstraint(
                 condition=Q(rt="") | Q(rt__regex=r"^[0-9]{3}$"), name="unit_rt_3_digits"
             ),
