@@ -1,4 +1,3 @@
-from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
@@ -7,9 +6,7 @@ from kotacerdas.config.api import api
 urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
+    path("admin/", admin.site.urls),
     path("", include("kotacerdas.journal.urls")),
     path("", include("kotacerdas.accounts.urls")),
 ]
-urlpatterns += i18n_patterns(
-    path("admin/", admin.site.urls), prefix_default_language=False
-)

@@ -26,9 +26,11 @@ def ledger_status(request: HttpRequest) -> HttpResponse:
     except SigningKeyError:
         vkey = ""
     context = {
-        "block": block,
+        "latest": block,
         "root_b64": base64.b64encode(bytes(block.root_hash)).decode() if block else "",
-        "age_s": int((timezone.now() - block.sealed_at).total_seconds()) if block else None,
+        "age_s": int((timezone.now() - block.sealed_at).total_seconds())
+        if block
+        else None,
         "journal_size": size,
         "waiting": size - (block.tree_size if block else 0),
         "recent_blocks": Block.objects.order_by("-height")[:10],
@@ -55,7 +57,9 @@ def entry_detail(request: HttpRequest, seq: int) -> HttpResponse:
         "entry": entry,
         "body_pretty": json.dumps(body, indent=2, ensure_ascii=False),
         "proof": proof,
-        "proof_b64": [base64.b64encode(node).decode() for node in proof.path] if proof else [],
+        "proof_b64": [base64.b64encode(node).decode() for node in proof.path]
+        if proof
+        else [],
         "leaf_b64": base64.b64encode(proof.leaf_hash).decode() if proof else "",
     }
     return render(request, "journal/entry.html", context)
