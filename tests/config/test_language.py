@@ -1,0 +1,31 @@
+"""Screens are Indonesian unless the user picked English with the switch."""
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_english_browser_still_gets_indonesian(client: Client) -> None:
+    response = client.get("/ledger/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Language"] == "id"
+    assert b'<html lang="id">' in response.content
+
+
+def test_switch_selects_english(client: Client) -> None:
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": "/ledger/"})
+    response = client.get("/ledger/")
+
+    assert switched.status_code == 302
+    assert response.headers["Content-Language"] == "en"
+    assert b'<html lang="en">' in response.content
+
+
+def test_unknown_cookie_falls_back(client: Client) -> None:
+    client.cookies["django_language"] = "fr"
+
+    response = client.get("/ledger/")
+
+    assert response.headers["Content-Language"] == "id"
