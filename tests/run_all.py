@@ -24,7 +24,9 @@ CHROMIUM = os.environ.get("KOTACERDAS_CHROMIUM", "/usr/bin/chromium")
 
 def run(title: str, command: list[str], env: dict[str, str] | None = None) -> bool:
     print(f"\n=== {title}: {' '.join(command)}", flush=True)
-    completed = subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})}, check=False)
+    completed = subprocess.run(
+        command, cwd=ROOT, env={**os.environ, **(env or {})}, check=False
+    )
     return completed.returncode == 0
 
 
@@ -46,12 +48,15 @@ def main() -> int:
     results: dict[str, str] = {}
     pytest = [str(BIN / "pytest")]
 
-    results["ruff"] = "passed" if run("ruff", [str(BIN / "ruff"), "check", "src", "tests", "bench"]) and run(
-        "ruff format", [str(BIN / "ruff"), "format", "--check", "src", "tests", "bench"]
-    ) else "FAILED"
+    ruff = str(BIN / "ruff")
+    lint_ok = run("ruff check", [ruff, "check", "src", "tests", "bench"])
+    format_ok = run("ruff format", [ruff, "format", "--check", "src", "tests", "bench"])
+    results["ruff"] = "passed" if lint_ok and format_ok else "FAILED"
     results["mypy"] = "passed" if run("mypy", [str(BIN / "mypy")]) else "FAILED"
     results["pytest on SQLite"] = (
-        "passed" if run("pytest on SQLite", [*pytest, "-m", "not browser"]) else "FAILED"
+        "passed"
+        if run("pytest on SQLite", [*pytest, "-m", "not browser"])
+        else "FAILED"
     )
 
     reason = postgres_reachable()
@@ -61,13 +66,17 @@ def main() -> int:
         ok = run("pytest on PostgreSQL", [*pytest, "-m", "not browser"], env)
         results["pytest on PostgreSQL"] = "passed" if ok else "FAILED"
     else:
-        results["pytest on PostgreSQL"] = f"NOT RUN: PostgreSQL not reachable ({reason})"
+        results["pytest on PostgreSQL"] = (
+            f"NOT RUN: PostgreSQL not reachable ({reason})"
+        )
 
     if Path(CHROMIUM).exists() or shutil.which("chromium"):
         ok = run("browser tests (chromium)", [*pytest, "-m", "browser"])
         results["browser tests"] = "passed" if ok else "FAILED"
     else:
-        results["browser tests"] = f"NOT RUN: {CHROMIUM} not found (apt-get install chromium)"
+        results["browser tests"] = (
+            f"NOT RUN: {CHROMIUM} not found (apt-get install chromium)"
+        )
 
     print("\n=== summary")
     failed = False
@@ -76,7 +85,9 @@ def main() -> int:
         if outcome == "FAILED" or (IN_CI and outcome.startswith("NOT RUN")):
             failed = True
     if failed:
-        print("make test: FAILED" + (" (CI requires every part to run)" if IN_CI else ""))
+        print(
+            "make test: FAILED" + (" (CI requires every part to run)" if IN_CI else "")
+        )
         return 1
     print("make test: passed")
     return 0
