@@ -50,3 +50,6 @@ class AuditEvent(models.Model):
         ordering = ["-at"]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.username}"
