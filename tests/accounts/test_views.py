@@ -99,8 +99,10 @@ def test_repeated_failures_lock_login(personas, settings):
         {"username": "persona-citizen", "password": PASSWORD},
     )
 
+    page = response.content.decode()
     assert response.status_code == 429
-    assert "Masuk dikunci" in response.content.decode()
+    assert "Masuk dikunci" in page
+    assert "Coba lagi dalam 15 menit" in page
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

@@ -31,15 +31,28 @@ def test_no_message_fuzzy(po):
 
 def test_placeholders_kept_in_translation(po):
     for entry in po.translated_entries():
-        for placeholder in ("%(", "{"):
-            assert entry.msgid.count(placeholder) == entry.msgstr.count(placeholder), (
-                entry.msgid
-            )
+        texts = [entry.msgstr, *entry.msgstr_plural.values()]
+        for text in filter(None, texts):
+            for placeholder in ("%(", "{"):
+                assert entry.msgid.count(placeholder) == text.count(placeholder), (
+                    entry.msgid
+                )
+
+
+def translations(entries):
+    return {
+        entry.msgid: (
+            entry.msgstr,
+            {int(form): text for form, text in entry.msgstr_plural.items()},
+        )
+        for entry in entries
+        if entry.msgid
+    }
 
 
 def test_mo_matches_po(po, mo):
-    compiled = {entry.msgid: entry.msgstr for entry in mo if entry.msgid}
-    source = {entry.msgid: entry.msgstr for entry in po.translated_entries()}
+    compiled = translations(mo)
+    source = translations(po.translated_entries())
 
     assert compiled == source
 
