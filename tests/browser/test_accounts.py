@@ -63,7 +63,7 @@ def test_repeated_failures_show_lock_page(live_server, demo_city, browser_page):
         sign_in(page, live_server.url, "citizen", "wrong-password")
         expect(page.get_by_text("Nama pengguna atau kata sandi salah.")).to_be_visible()
 
-    # The failure that reaches the limit is already answered with the lock
+    # The failure that reaches the limit already gets the lock
     # page, and the right password does not get through while the lock lasts.
     sign_in(page, live_server.url, "citizen", "wrong-password")
     expect(page.get_by_role("heading", level=1)).to_have_text("Masuk dikunci")

@@ -19,7 +19,7 @@ admin.site.index_title = _("Administration")
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         (_("Work area"), {"fields": ("kelurahan",)}),
     )
     list_display = ["username", "kelurahan", "is_staff", "is_active", "last_login"]
