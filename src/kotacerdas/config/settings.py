@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "kotacerdas.config",
     "kotacerdas.city",
     "kotacerdas.accounts",
     "kotacerdas.journal",
