@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -37,6 +38,8 @@ def wait_for(url: str, process: subprocess.Popen[str]) -> None:
         try:
             fetch(url)
             return
+        except urllib.error.HTTPError as error:
+            raise AssertionError(f"{url} answered {error.code}") from error
         except OSError:
             time.sleep(0.5)
     raise AssertionError(f"{url} did not answer within {STARTUP_TIMEOUT_S} s")
@@ -56,25 +59,28 @@ def city_process(tmp_path: Path):
         "DJANGO_SETTINGS_MODULE": "kotacerdas.config.settings",
     }
     env.pop("DATABASE_URL", None)
+    # The output goes to a file: an unread pipe would fill up and block the server.
+    log = (tmp_path / "run.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "kotacerdas.config.cli", "run", "--port", str(port)],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/login/", process)
-        yield base, process, tmp_path / "var"
+        yield base, process, tmp_path
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
+        log.close()
 
 
 def test_run_serves_city_and_seals(city_process) -> None:
-    base, _process, var_dir = city_process
+    base, _process, tmp_path = city_process
 
     deadline = time.monotonic() + 30
     checkpoint: dict[str, object] = {}
@@ -93,16 +99,18 @@ def test_run_serves_city_and_seals(city_process) -> None:
     assert checkpoint.get("tree_size") == checkpoint.get("journal_size")
     status, page = fetch(f"{base}/ledger/")
     assert status == 200
-    assert b"Ledger" in page
-    key_file = var_dir / "keys" / "node-ed25519.pem"
+    assert b'<html lang="id">' in page
+    assert b'data-testid="checkpoint-note"' in page
+    key_file = tmp_path / "var" / "keys" / "node-ed25519.pem"
     assert key_file.stat().st_mode & 0o777 == 0o600
 
 
 def test_run_stops_on_sigterm(city_process) -> None:
-    _base, process, _var_dir = city_process
+    _base, process, tmp_path = city_process
 
     process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=30)
+    process.wait(timeout=30)
+    output = (tmp_path / "run.log").read_text()
 
     assert process.returncode == 0
     assert "Kota Cerdas is running at" in output
