@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from kotacerdas.journal.models import Block, Entry, VerifyRun
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -40,7 +40,8 @@ def ledger_status(request: HttpRequest) -> HttpResponse:
         .order_by("event_type"),
         "verifier_key": vkey,
     }
-    template = "journal/partials/status.html" if request.htmx else "journal/status.html"
+    is_htmx = bool(getattr(request, "htmx", False))
+    template = "journal/partials/status.html" if is_htmx else "journal/status.html"
     return render(request, template, context)
 
 
