@@ -1,0 +1,274 @@
+"""Benchmark the journal: appends, full verification and proofs.
+
+Usage: .venv/bin/python bench/journal.py [--entries N] [--appends N] [--backends ...]
+
+For each backend it creates a fresh database (a temporary SQLite file, or a
+PostgreSQL database at postgres://postgres@127.0.0.1:5432 named kc_bench_<hex>),
+runs the measurements in a child process configured for it, and drops it again.
+It prints the machine first, then one block of figures per backend.
+"""
+
+import argparse
+import hashlib
+import os
+import platform
+import random
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def print_machine() -> None:
+    print(f"machine: {cpu_model()}, {os.cpu_count()} logical cores")
+    print(f"python: {platform.python_version()} on {platform.platform()}")
+
+
+def run_child(
+    backend: str, database_url: str, var_dir: str, args: argparse.Namespace
+) -> int:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "kotacerdas.config.settings",
+        "DATABASE_URL": database_url,
+        "KOTACERDAS_VAR_DIR": var_dir,
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        backend,
+        "--entries",
+        str(args.entries),
+        "--appends",
+        str(args.appends),
+    ]
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+def bench_sqlite(args: argparse.Namespace) -> int:
+    var_dir = tempfile.mkdtemp(prefix="kc-bench-")
+    try:
+        url = f"sqlite:///{var_dir}/bench.sqlite3"
+        return run_child("sqlite", url, var_dir, args)
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def bench_postgres(args: argparse.Namespace) -> int:
+    import psycopg
+
+    name = f"kc_bench_{secrets.token_hex(4)}"
+    var_dir = tempfile.mkdtemp(prefix="kc-bench-")
+    admin_url = f"{POSTGRES_SERVER}/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        return run_child("postgresql", f"{POSTGRES_SERVER}/{name}", var_dir, args)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+# Everything below runs in the child process, with Django set up for one database.
+
+
+def measure_appends(count: int) -> float:
+    from django.db import transaction
+
+    from kotacerdas.journal import services
+
+    started = time.perf_counter()
+    for number in range(count):
+        with transaction.atomic(durable=True):
+            services.append(
+                "accounts.roles.changed",
+                {"user_id": number + 1, "roles": ["citizen"], "actor_id": None},
+            )
+    return count / (time.perf_counter() - started)
+
+
+def bulk_fill(total: int) -> list[bytes]:
+    """Insert entries up to `total` directly, as the append path would encode them."""
+    from django.db import transaction
+
+    from kotacerdas.journal import services
+    from kotacerdas.journal.models import Entry, JournalHead
+
+    start = services.journal_size()
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    bodies: list[bytes] = []
+    for low in range(start, total, 10_000):
+        batch = []
+        for seq in range(low, min(low + 10_000, total)):
+            payload = {"user_id": seq, "roles": ["citizen"], "actor_id": None}
+            body = services.encode_body(
+                seq, "accounts.roles.changed", payload, None, at
+            )
+            bodies.append(body)
+            batch.append(
+                Entry(
+                    seq=seq,
+                    event_type="accounts.roles.changed",
+                    body=body,
+                    recorded_at=at,
+                )
+            )
+        with transaction.atomic():
+            Entry.objects.bulk_create(batch, batch_size=2_000)
+    JournalHead.objects.filter(pk=1).update(size=total)
+    return bodies
+
+
+def seal_all() -> int:
+    from kotacerdas.journal import services
+
+    blocks = 0
+    while services.seal_pending(max_entries=250_000) is not None:
+        blocks += 1
+    return blocks
+
+
+def measure_raw_hashing(bodies: list[bytes]) -> float:
+    sha256 = hashlib.sha256
+    started = time.perf_counter()
+    for body in bodies:
+        sha256(b"\x00" + body).digest()
+    return len(bodies) / (time.perf_counter() - started)
+
+
+def measure_proofs(total: int, samples: int = 1_000) -> dict[str, float]:
+    from kotacerdas.journal import services
+
+    rng = random.Random(1374)
+    timings_ms, sizes = [], []
+    for _ in range(samples):
+        seq = rng.randrange(total)
+        started = time.perf_counter()
+        proof = services.inclusion_proof(seq)
+        timings_ms.append((time.perf_counter() - started) * 1000)
+        sizes.append(len(proof.path) * 32)
+    consistency_ms = []
+    for _ in range(samples // 10):
+        old_size = rng.randrange(1, total)
+        started = time.perf_counter()
+        services.consistency_proof(old_size, total)
+        consistency_ms.append((time.perf_counter() - started) * 1000)
+    return {
+        "inclusion_median_ms": statistics.median(timings_ms),
+        "inclusion_p99_ms": statistics.quantiles(timings_ms, n=100)[98],
+        "inclusion_max_bytes": max(sizes),
+        "consistency_median_ms": statistics.median(consistency_ms),
+    }
+
+
+def child(backend: str, entries: int, appends: int) -> None:
+    import django
+
+    sys.path.insert(0, str(ROOT / "src"))
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from kotacerdas.journal.keys import create_signing_key, node_verifier
+    from kotacerdas.journal.verify import verify_ledger
+
+    call_command("migrate", verbosity=0)
+    create_signing_key(Path(settings.KOTACERDAS_SIGNING_KEY_FILE))
+
+    appends_per_s = measure_appends(appends)
+    print(
+        f"[{backend}] appends: {appends_per_s:,.0f}/s ({appends} appends, one per transaction)"
+    )
+
+    started = time.perf_counter()
+    bodies = bulk_fill(entries)
+    filled_s = time.perf_counter() - started
+    started = time.perf_counter()
+    blocks = seal_all()
+    sealed_s = time.perf_counter() - started
+    print(
+        f"[{backend}] filled to {entries:,} entries in {filled_s:.0f} s, "
+        f"sealed {blocks} blocks in {sealed_s:.0f} s"
+    )
+
+    started = time.perf_counter()
+    result = verify_ledger(node_verifier())
+    verify_s = time.perf_counter() - started
+    if not result.ok:
+        raise SystemExit(f"[{backend}] verify failed: {result.problems[0]}")
+    verify_per_s = result.entries_checked / verify_s
+    raw_per_s = measure_raw_hashing(bodies)
+    print(
+        f"[{backend}] verify: {verify_per_s:,.0f} entries/s "
+        f"({result.entries_checked:,} entries in {verify_s:.1f} s); "
+        f"raw sha256 over the same bytes: {raw_per_s:,.0f}/s; "
+        f"ratio {verify_per_s / raw_per_s:.2f}"
+    )
+
+    proofs = measure_proofs(entries)
+    print(
+        f"[{backend}] inclusion proof at {entries:,} entries: "
+        f"median {proofs['inclusion_median_ms']:.2f} ms, "
+        f"p99 {proofs['inclusion_p99_ms']:.2f} ms, "
+        f"at most {proofs['inclusion_max_bytes']} bytes; "
+        f"consistency proof median {proofs['consistency_median_ms']:.2f} ms"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--entries",
+        type=int,
+        default=1_000_000,
+        help="ledger size that verify and proofs are measured at",
+    )
+    parser.add_argument(
+        "--appends",
+        type=int,
+        default=2_000,
+        help="number of appends timed, one per transaction",
+    )
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        default=["sqlite", "postgresql"],
+        help="databases to measure: sqlite, postgresql",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.entries, args.appends)
+        return 0
+
+    print_machine()
+    failed = 0
+    for backend in args.backends:
+        runner = bench_sqlite if backend == "sqlite" else bench_postgres
+        failed += runner(args) != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
