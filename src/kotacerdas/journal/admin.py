@@ -43,5 +43,11 @@ class BlockAdmin(ReadOnlyAdmin):
 
 @admin.register(VerifyRun)
 class VerifyRunAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "from_block", "entries_checked", "blocks_checked", "ok"]
+    list_display = [
+        "started_at",
+        "from_block",
+        "entries_checked",
+        "blocks_checked",
+        "ok",
+    ]
     list_filter = ["ok"]

@@ -71,7 +71,9 @@ def checkpoint_text(request: HttpRequest) -> HttpResponse:
     response={200: InclusionOut},
     summary="An entry with its inclusion proof",
 )
-def entry(request: HttpRequest, seq: int, tree_size: int | None = None) -> dict[str, Any]:
+def entry(
+    request: HttpRequest, seq: int, tree_size: int | None = None
+) -> dict[str, Any]:
     row = Entry.objects.filter(seq=seq).first()
     if row is None:
         raise services.JournalError(f"entry {seq} not found")
@@ -87,7 +89,11 @@ def entry(request: HttpRequest, seq: int, tree_size: int | None = None) -> dict[
     }
 
 
-@router.get("/consistency", response=ConsistencyOut, summary="Consistency proof between two sizes")
+@router.get(
+    "/consistency",
+    response=ConsistencyOut,
+    summary="Consistency proof between two sizes",
+)
 def consistency(request: HttpRequest, old_size: int, new_size: int) -> dict[str, Any]:
     proof = services.consistency_proof(old_size, new_size)
     return {

@@ -64,12 +64,16 @@ def declared_types() -> list[str]:
     return sorted(_schemas)
 
 
-def validate_payload(name: str, payload: dict[str, Any] | EventSchema) -> dict[str, Any]:
+def validate_payload(
+    name: str, payload: dict[str, Any] | EventSchema
+) -> dict[str, Any]:
     """Return the payload as plain JSON values after checking it against its schema."""
     schema = schema_for(name)
     if isinstance(payload, EventSchema):
         if not isinstance(payload, schema):
-            raise InvalidPayload(f"{name}: expected {schema.__name__}, got {type(payload).__name__}")
+            raise InvalidPayload(
+                f"{name}: expected {schema.__name__}, got {type(payload).__name__}"
+            )
         return payload.model_dump(mode="json")
     try:
         return schema.model_validate(payload).model_dump(mode="json")

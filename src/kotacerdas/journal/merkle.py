@@ -104,8 +104,13 @@ def inclusion_proof(index: int, size: int, subtree_hash: SubtreeHash) -> list[by
     return [subtree_hash(start, end) for start, end in inclusion_ranges(index, size)]
 
 
-def consistency_proof(old_size: int, new_size: int, subtree_hash: SubtreeHash) -> list[bytes]:
-    return [subtree_hash(start, end) for start, end in consistency_ranges(old_size, new_size)]
+def consistency_proof(
+    old_size: int, new_size: int, subtree_hash: SubtreeHash
+) -> list[bytes]:
+    return [
+        subtree_hash(start, end)
+        for start, end in consistency_ranges(old_size, new_size)
+    ]
 
 
 def verify_inclusion(

@@ -24,8 +24,13 @@ class JournalHead(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="journal_head_single_row"),
-            models.CheckConstraint(condition=Q(size__gte=0), name="journal_head_size_gte_0"),
+            models.CheckConstraint(
+                condition=Q(size__gte=0), name="journal_head_size_gte_0"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"journal head at size {self.size}"
 
 
 class Entry(models.Model):
@@ -43,7 +48,12 @@ class Entry(models.Model):
     class Meta:
         verbose_name = _("journal entry")
         verbose_name_plural = _("journal entries")
-        constraints = [models.CheckConstraint(condition=Q(seq__gte=0), name="entry_seq_gte_0")]
+        constraints = [
+            models.CheckConstraint(condition=Q(seq__gte=0), name="entry_seq_gte_0")
+        ]
+
+    def __str__(self) -> str:
+        return f"entry {self.seq} ({self.event_type})"
 
 
 class MerkleNode(models.Model):
@@ -55,6 +65,9 @@ class MerkleNode(models.Model):
 
     key = models.BigIntegerField(primary_key=True)
     hash = models.BinaryField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"Merkle node level {self.key >> 48}, index {self.key & ((1 << 48) - 1)}"
 
 
 class Block(models.Model):
@@ -78,12 +91,20 @@ class Block(models.Model):
         verbose_name = _("block")
         verbose_name_plural = _("blocks")
         constraints = [
-            models.CheckConstraint(condition=Q(tree_size__gt=0), name="block_tree_size_gt_0"),
-            models.CheckConstraint(condition=Q(height__gte=0), name="block_height_gte_0"),
             models.CheckConstraint(
-                condition=Q(tree_size__gte=F("height") + 1), name="block_grows_every_height"
+                condition=Q(tree_size__gt=0), name="block_tree_size_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(height__gte=0), name="block_height_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(tree_size__gte=F("height") + 1),
+                name="block_grows_every_height",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"block {self.height} at tree size {self.tree_size}"
 
 
 class VerifyRun(models.Model):
@@ -99,3 +120,6 @@ class VerifyRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"verify run {self.started_at:%Y-%m-%d %H:%M}: {'valid' if self.ok else 'invalid'}"

@@ -31,7 +31,9 @@ def public_bytes(key: Ed25519PublicKey) -> bytes:
 
 
 def key_id(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + ED25519_TYPE + public_key).digest()[:4]
+    return hashlib.sha256(name.encode() + b"\n" + ED25519_TYPE + public_key).digest()[
+        :4
+    ]
 
 
 def verifier_key(name: str, public_key: Ed25519PublicKey) -> str:
@@ -53,12 +55,18 @@ class Verifier:
             name, hex_id, encoded = vkey.split("+", 2)
             raw = base64.b64decode(encoded, validate=True)
         except ValueError as error:
-            raise NoteError(f"verifier key {vkey!r} is invalid: expected name+id+key") from error
+            raise NoteError(
+                f"verifier key {vkey!r} is invalid: expected name+id+key"
+            ) from error
         if raw[:1] != ED25519_TYPE or len(raw) != 33:
             raise NoteError(f"verifier key for {name!r} is not an Ed25519 key")
         if key_id(name, raw[1:]).hex() != hex_id:
-            raise NoteError(f"verifier key for {name!r} has a key id that does not match")
-        return cls(name, bytes.fromhex(hex_id), Ed25519PublicKey.from_public_bytes(raw[1:]))
+            raise NoteError(
+                f"verifier key for {name!r} has a key id that does not match"
+            )
+        return cls(
+            name, bytes.fromhex(hex_id), Ed25519PublicKey.from_public_bytes(raw[1:])
+        )
 
 
 def sign_note(text: str, name: str, private_key: Ed25519PrivateKey) -> str:

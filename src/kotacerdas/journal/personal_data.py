@@ -87,6 +87,11 @@ def reject_personal_data(payload: Any, path: str = "payload") -> None:
             reject_personal_data(value, f"{path}[{index}]")
     elif isinstance(payload, str):
         check_value(payload, path)
-    elif isinstance(payload, int) and not isinstance(payload, bool):
-        if len(str(abs(payload))) == 16:
-            raise PersonalDataError(path, "number looks like a NIK or KK number (16 digits)")
+    elif (
+        isinstance(payload, int)
+        and not isinstance(payload, bool)
+        and len(str(abs(payload))) == 16
+    ):
+        raise PersonalDataError(
+            path, "number looks like a NIK or KK number (16 digits)"
+        )

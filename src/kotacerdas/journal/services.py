@@ -75,7 +75,9 @@ def append(
     seq = _next_seq()
     at = timezone.now()
     body = encode_body(seq, event_type, clean, actor, at)
-    return Entry.objects.create(seq=seq, event_type=event_type, body=body, recorded_at=at)
+    return Entry.objects.create(
+        seq=seq, event_type=event_type, body=body, recorded_at=at
+    )
 
 
 def _next_seq() -> int:
@@ -125,7 +127,9 @@ def load_perfect_nodes(keys: list[tuple[int, int]]) -> dict[tuple[int, int], byt
     nodes = {wanted[key]: bytes(value) for key, value in found}
     missing = [wanted[key] for key in wanted if wanted[key] not in nodes]
     if missing:
-        raise JournalError(f"Merkle nodes {missing[:3]} are missing; run `kotacerdas ledger verify`")
+        raise JournalError(
+            f"Merkle nodes {missing[:3]} are missing; run `kotacerdas ledger verify`"
+        )
     return nodes
 
 
@@ -157,7 +161,9 @@ def seal_pending(max_entries: int | None = None) -> Block | None:
         .order_by("seq")
         .values_list("seq", "body")
     )
-    for expected, (seq, body) in enumerate(bodies.iterator(chunk_size=5000), sealed_size):
+    for expected, (seq, body) in enumerate(
+        bodies.iterator(chunk_size=5000), sealed_size
+    ):
         if seq != expected:
             raise JournalError(f"journal entry {expected} is missing; sealing stopped")
         tree.append(merkle.leaf_hash(bytes(body)), keep)
@@ -215,18 +221,26 @@ class ConsistencyProof:
 
 
 def _subtree_hasher(ranges: list[tuple[int, int]]) -> merkle.SubtreeHash:
-    keys = sorted({key for start, end in ranges for key in merkle.perfect_ranges(start, end)})
+    keys = sorted(
+        {key for start, end in ranges for key in merkle.perfect_ranges(start, end)}
+    )
     nodes = load_perfect_nodes(keys)
     return merkle.make_subtree_hash(lambda level, index: nodes[(level, index)])
 
 
 def block_for_size(tree_size: int | None) -> Block:
     """Return the block with this tree size, or the latest block for None."""
-    block = latest_block() if tree_size is None else Block.objects.filter(tree_size=tree_size).first()
+    block = (
+        latest_block()
+        if tree_size is None
+        else Block.objects.filter(tree_size=tree_size).first()
+    )
     if block is None:
         if tree_size is None:
             raise JournalError("no block has been sealed yet; wait for the worker")
-        raise JournalError(f"no block has tree size {tree_size}; use a checkpoint's size")
+        raise JournalError(
+            f"no block has tree size {tree_size}; use a checkpoint's size"
+        )
     return block
 
 

@@ -79,21 +79,38 @@ def _start(verifier: Verifier, from_block: int, result: VerifyResult) -> _State:
     if from_block > 0:
         before = Block.objects.filter(height=from_block - 1).first()
         if before is None:
-            raise Broken(f"block {from_block - 1} not found; start from an existing block")
+            raise Broken(
+                f"block {from_block - 1} not found; start from an existing block"
+            )
         _check_block_note(before, verifier, bytes(before.prev_hash))
         keys = merkle.compact_range_keys(before.tree_size)
         stored = _stored_nodes(keys)
         if any(key not in stored for key in keys):
-            raise Broken(f"block {before.height}: Merkle nodes for its tree are missing")
+            raise Broken(
+                f"block {before.height}: Merkle nodes for its tree are missing"
+            )
         tree = merkle.CompactRange(before.tree_size, [stored[key] for key in keys])
         if tree.root() != bytes(before.root_hash):
-            raise Broken(f"block {before.height}: stored tree does not give the signed root")
+            raise Broken(
+                f"block {before.height}: stored tree does not give the signed root"
+            )
         prev_hash = bytes(before.block_hash)
-    blocks = Block.objects.filter(height__gte=from_block).order_by("height").iterator(2000)
+    blocks = (
+        Block.objects.filter(height__gte=from_block).order_by("height").iterator(2000)
+    )
     checkers = build_checkers(full_history=from_block == 0)
-    sealed = Block.objects.order_by("-height").values_list("tree_size", flat=True).first()
+    sealed = (
+        Block.objects.order_by("-height").values_list("tree_size", flat=True).first()
+    )
     return _State(
-        tree, prev_hash, blocks, next(blocks, None), checkers, verifier, result, sealed or 0
+        tree,
+        prev_hash,
+        blocks,
+        next(blocks, None),
+        checkers,
+        verifier,
+        result,
+        sealed or 0,
     )
 
 
@@ -119,7 +136,9 @@ def _stored_nodes(keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     return found
 
 
-def _stored_range(computed: dict[tuple[int, int], bytes]) -> dict[tuple[int, int], bytes]:
+def _stored_range(
+    computed: dict[tuple[int, int], bytes],
+) -> dict[tuple[int, int], bytes]:
     """Fetch the stored nodes at the positions computed, one range query per level."""
     by_level: dict[int, list[int]] = {}
     for level, index in computed:
@@ -148,13 +167,18 @@ def _verify_chunk(state: _State, low: int, high: int) -> bool:
     for seq, event_type, body in rows:
         expected = state.tree.size
         if seq != expected:
-            raise Broken(f"entry {expected} is missing (the next stored entry is {seq})")
+            raise Broken(
+                f"entry {expected} is missing (the next stored entry is {seq})"
+            )
         # A row edited by hand in SQLite can come back as text instead of a blob.
         body_bytes = body.encode() if isinstance(body, str) else bytes(body)
         state.tree.append(hashlib.sha256(b"\x00" + body_bytes).digest(), keep)
         _replay(state, seq, event_type, body_bytes)
         state.result.entries_checked += 1
-        while state.next_block is not None and state.tree.size == state.next_block.tree_size:
+        while (
+            state.next_block is not None
+            and state.tree.size == state.next_block.tree_size
+        ):
             _compare_nodes(computed, state.sealed_size)
             computed.clear()
             _check_block(state)
@@ -175,8 +199,12 @@ def _compare_nodes(computed: dict[tuple[int, int], bytes], sealed_size: int) -> 
             raise Broken(f"Merkle node at level {level}, index {index} is missing")
         if stored[(level, index)] != value:
             if level == 0:
-                raise Broken(f"entry {index}: its body does not match the leaf hash in the tree")
-            raise Broken(f"Merkle node at level {level}, index {index} differs from the entries")
+                raise Broken(
+                    f"entry {index}: its body does not match the leaf hash in the tree"
+                )
+            raise Broken(
+                f"Merkle node at level {level}, index {index} differs from the entries"
+            )
 
 
 def _replay(state: _State, seq: int, event_type: str, body: bytes) -> None:
@@ -209,12 +237,21 @@ def _check_block_note(block: Block, verifier: Verifier, expected_prev: bytes) ->
         checkpoint = Checkpoint.parse(text)
     except NoteError as error:
         raise Broken(f"block {block.height}: {error}") from None
-    if (checkpoint.tree_size, checkpoint.root_hash) != (block.tree_size, bytes(block.root_hash)):
-        raise Broken(f"block {block.height}: signed checkpoint differs from the stored columns")
+    if (checkpoint.tree_size, checkpoint.root_hash) != (
+        block.tree_size,
+        bytes(block.root_hash),
+    ):
+        raise Broken(
+            f"block {block.height}: signed checkpoint differs from the stored columns"
+        )
     if checkpoint.prev_hash != expected_prev or bytes(block.prev_hash) != expected_prev:
-        raise Broken(f"block {block.height}: previous block hash does not match block {block.height - 1}")
+        raise Broken(
+            f"block {block.height}: previous block hash does not match block {block.height - 1}"
+        )
     if checkpoint.block_hash() != bytes(block.block_hash):
-        raise Broken(f"block {block.height}: stored block hash differs from its checkpoint")
+        raise Broken(
+            f"block {block.height}: stored block hash differs from its checkpoint"
+        )
 
 
 def _finish(state: _State, total: int) -> None:

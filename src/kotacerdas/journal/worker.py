@@ -61,14 +61,20 @@ class Worker:
                 )
                 continue
             if job.failures:
-                logger.info("worker job %s recovered after %s failures", job.name, job.failures)
+                logger.info(
+                    "worker job %s recovered after %s failures", job.name, job.failures
+                )
             job.failures = 0
             job.next_run = time.monotonic() + job.interval_s
 
     def run_forever(self) -> None:
-        logger.info("worker started with jobs %s", ", ".join(job.name for job in self.jobs))
+        logger.info(
+            "worker started with jobs %s", ", ".join(job.name for job in self.jobs)
+        )
         while not self.stopping.is_set():
             self.tick()
-            wait_s = max(0.05, min(job.next_run for job in self.jobs) - time.monotonic())
+            wait_s = max(
+                0.05, min(job.next_run for job in self.jobs) - time.monotonic()
+            )
             self.stopping.wait(min(wait_s, 1.0))
         logger.info("worker stopped")

@@ -24,7 +24,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         verbs = parser.add_subparsers(dest="verb", required=True)
-        verify = verbs.add_parser("verify", help="recompute every hash, signature and replay")
+        verify = verbs.add_parser(
+            "verify", help="recompute every hash, signature and replay"
+        )
         verify.add_argument(
             "--from-block",
             type=int,
@@ -37,10 +39,14 @@ class Command(BaseCommand):
             help="verifier key of the node (name+id+key); default: from the node's key file",
         )
         verify.add_argument(
-            "--no-record", action="store_true", help="do not store the result for the status page"
+            "--no-record",
+            action="store_true",
+            help="do not store the result for the status page",
         )
         verbs.add_parser("seal", help="seal waiting entries into a block now")
-        verbs.add_parser("init-key", help="create the node's signing key if it is missing")
+        verbs.add_parser(
+            "init-key", help="create the node's signing key if it is missing"
+        )
         verbs.add_parser("vkey", help="print the node's verifier key")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -57,7 +63,9 @@ class Command(BaseCommand):
         elif verb == "init-key":
             path = Path(settings.KOTACERDAS_SIGNING_KEY_FILE)
             created = create_signing_key(path)
-            self.stdout.write(f"{'created' if created else 'kept existing'} signing key {path}")
+            self.stdout.write(
+                f"{'created' if created else 'kept existing'} signing key {path}"
+            )
         elif verb == "vkey":
             try:
                 self.stdout.write(node_verifier_key())
@@ -103,4 +111,3 @@ class Command(BaseCommand):
         self.stdout.write(f"ledger INVALID: {result.problems[0]}")
         self.stdout.write(summary)
         sys.exit(1)
-

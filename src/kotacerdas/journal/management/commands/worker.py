@@ -8,7 +8,9 @@ from kotacerdas.journal.worker import Job, Worker
 
 
 class Command(BaseCommand):
-    help = "Run the background worker: seals waiting journal entries into signed blocks."
+    help = (
+        "Run the background worker: seals waiting journal entries into signed blocks."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
