@@ -146,3 +146,25 @@ def test_admin_changes_roles_journalled(signed_in, personas):
     assert (
         Entry.objects.filter(event_type="accounts.roles.changed").count() == before + 1
     )
+
+
+def test_attempts_during_lock_keep_end(personas, settings):
+    from axes.models import AccessAttempt
+
+    client = Client()
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            reverse("accounts:login"),
+            {"username": "persona-citizen", "password": "wrong-password"},
+        )
+    locked_at = AccessAttempt.objects.get(username="persona-citizen").attempt_time
+
+    retry = client.post(
+        reverse("accounts:login"),
+        {"username": "persona-citizen", "password": "wrong-password"},
+    )
+
+    assert retry.status_code == 429
+    assert (
+        AccessAttempt.objects.get(username="persona-citizen").attempt_time == locked_at
+    )
