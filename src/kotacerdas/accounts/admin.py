@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from kotacerdas.accounts.audit import audit_actor
 from kotacerdas.accounts.models import AuditEvent, User
 from kotacerdas.accounts.services import record_roles_changed
+from kotacerdas.config.read_only_admin import ReadOnlyAdmin
 
 admin.site.site_header = _("Kota Cerdas administration")
 admin.site.site_title = _("Kota Cerdas")
@@ -54,17 +55,8 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "kind", "username", "actor", "ip_address"]
     list_filter = ["kind"]
     search_fields = ["username"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

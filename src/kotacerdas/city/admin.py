@@ -6,20 +6,9 @@ the only way to change them; RT/RW units are created by the registry through
 """
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from kotacerdas.city.models import Area, City, NeighbourhoodUnit
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+from kotacerdas.config.read_only_admin import ReadOnlyAdmin
 
 
 @admin.register(City)

@@ -1,24 +1,12 @@
 """Read-only admin views of the journal: staff may look, nobody may edit."""
 
 import json
-from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from kotacerdas.config.read_only_admin import ReadOnlyAdmin
 from kotacerdas.journal.models import Block, Entry, VerifyRun
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Entry)
