@@ -31,7 +31,7 @@ def run(title: str, command: list[str], env: dict[str, str] | None = None) -> bo
 
 
 def postgres_reachable() -> str | None:
-    """Return None when PostgreSQL answers, else the reason it does not."""
+    """Return None when PostgreSQL accepts a connection, else the reason it failed."""
     try:
         with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=5):
             return None

@@ -2,7 +2,7 @@
 
 Each helper fails loudly with the variable's name and the expected form, so a
 typo in a deployment stops the process at start instead of running with a
-silently wrong value. `<NAME>_FILE` may point to a file that holds the value,
+silently wrong value. `<NAME>_FILE` may name a file that contains the value,
 which is how container platforms pass secrets.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 class SettingError(ValueError):
-    """An environment variable holds a value that cannot be used."""
+    """An environment variable contains a value that cannot be used."""
 
 
 def _raw(name: str) -> str | None:

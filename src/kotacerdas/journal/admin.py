@@ -1,4 +1,4 @@
-"""Read-only admin views of the journal: staff may look, nobody may edit."""
+"""Read-only admin views of the journal: staff can browse rows but not edit them."""
 
 import json
 

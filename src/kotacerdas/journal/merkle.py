@@ -2,8 +2,8 @@
 
 Leaf hash = SHA-256(0x00 || entry), node hash = SHA-256(0x01 || left || right).
 A tree of n leaves splits at k, the largest power of two below n, so every left
-subtree is perfect and every range the proofs touch is either a perfect subtree
-aligned on its size or the right edge of the tree. That lets the store keep only
+subtree is perfect. Every range a proof touches is therefore either a perfect
+subtree aligned on its size or the right edge of the tree. That lets the store keep only
 perfect subtrees (level, index) and compute any proof from O(log n) of them.
 """
 

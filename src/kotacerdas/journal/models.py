@@ -1,8 +1,8 @@
 """The journal's tables: entries, Merkle tree nodes, sealed blocks.
 
 Rows here are written only by `journal.services`, inserted once and never
-updated or deleted; database triggers (see the append-only migration) reject an
-UPDATE or DELETE on every table but the head counter.
+updated or deleted. Database triggers (see `journal.append_only`) reject an
+UPDATE or DELETE on entries, Merkle nodes and blocks.
 """
 
 from django.db import models

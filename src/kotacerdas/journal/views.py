@@ -1,7 +1,7 @@
 """Ledger pages: the public status page and an entry with its proof.
 
-Checkpoints, hashes and event payloads hold no personal data, so anyone may read
-them; that is what lets a citizen check a receipt without trusting the server.
+Checkpoints, hashes and event payloads contain no personal data, so anyone may
+read them. That lets a citizen check a receipt without trusting the server.
 """
 
 import base64
