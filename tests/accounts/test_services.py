@@ -48,6 +48,16 @@ def test_set_roles_records_actor(personas):
     assert audit.actor == admin
 
 
+def test_role_event_envelope_names_actor(personas):
+    admin = personas["admin"]
+
+    set_roles(personas["citizen"], ["merchant"], actor=admin)
+
+    latest = Entry.objects.filter(event_type="accounts.roles.changed").last()
+    assert latest is not None
+    assert json.loads(bytes(latest.body))["actor"] == f"user:{admin.pk}"
+
+
 def test_unchanged_roles_write_nothing(personas):
     before = len(role_events())
 

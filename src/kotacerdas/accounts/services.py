@@ -71,6 +71,7 @@ def record_roles_changed(user: User, actor: User | None) -> None:
         RolesChanged(
             user_id=user.pk, roles=names, actor_id=actor.pk if actor else None
         ),
+        actor=f"user:{actor.pk}" if actor else None,
     )
 
 
