@@ -57,7 +57,7 @@ def test_verify_command_reports_valid(two_blocks: list[Block]) -> None:
     code, output = run_verify()
 
     assert code == 0, f"verify failed: {output}"
-    assert "ledger valid: 11 entries and 2 blocks checked" in output, output
+    assert "ledger valid: entries checked: 11, blocks checked: 2," in output, output
 
 
 def test_verify_command_records_run(two_blocks: list[Block]) -> None:
@@ -88,7 +88,7 @@ def test_from_block_trusts_earlier_blocks(
     code, output = run_verify("--from-block", "1", "--no-record")
 
     assert code == 0, f"entries of block 0 should be trusted: {output}"
-    assert "6 entries and 1 blocks checked" in output, output
+    assert "entries checked: 6, blocks checked: 1," in output, output
     assert not VerifyRun.objects.exists(), "--no-record should store nothing"
 
 
@@ -106,6 +106,7 @@ def test_from_missing_block_fails(two_blocks: list[Block]) -> None:
 
     assert code == 1, "verify should exit with status 1"
     assert "block 4 not found" in output, output
+    assert "the journal has 2 blocks, use --from-block 2 or lower" in output, output
 
 
 def test_foreign_verifier_key_fails(two_blocks: list[Block]) -> None:
@@ -197,7 +198,8 @@ def test_api_unsealed_entry_explains(
 def test_api_bad_consistency_sizes(client: Client, two_blocks: list[Block]) -> None:
     response = client.get("/api/journal/consistency", {"old_size": 9, "new_size": 5})
 
-    assert response.status_code == 404, "invalid sizes should be rejected"
+    assert response.status_code == 422, "invalid sizes should be rejected"
+    assert response.json()["error"]["code"] == "invalid"
     assert "sizes 9 and 5 are invalid" in response.json()["error"]["message"], "msg"
 
 

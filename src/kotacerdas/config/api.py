@@ -5,7 +5,7 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError as NinjaValidationError
 
 from kotacerdas.journal.api import router as journal_router
-from kotacerdas.journal.services import JournalError
+from kotacerdas.journal.services import InvalidProofRequest, JournalError
 
 api = NinjaAPI(
     title="Kota Cerdas API",
@@ -18,6 +18,13 @@ api = NinjaAPI(
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, object]:
     """Return the one error shape every endpoint uses."""
     return {"error": {"code": code, "message": message, "field": field}}
+
+
+@api.exception_handler(InvalidProofRequest)
+def invalid_proof_request(
+    request: HttpRequest, error: InvalidProofRequest
+) -> HttpResponse:
+    return api.create_response(request, error_body("invalid", str(error)), status=422)
 
 
 @api.exception_handler(JournalError)

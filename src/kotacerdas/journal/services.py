@@ -38,6 +38,10 @@ class JournalError(RuntimeError):
     """A journal operation was called wrongly (outside a transaction, bad size)."""
 
 
+class InvalidProofRequest(JournalError):
+    """The sizes or index requested for a proof cannot form a proof."""
+
+
 def encode_body(
     seq: int, event_type: str, payload: dict[str, Any], actor: str | None, at: datetime
 ) -> bytes:
@@ -263,7 +267,7 @@ def consistency_proof(old_size: int, new_size: int) -> ConsistencyProof:
     sealed = latest_block()
     sealed_size = sealed.tree_size if sealed else 0
     if not 0 < old_size <= new_size <= sealed_size:
-        raise JournalError(
+        raise InvalidProofRequest(
             f"sizes {old_size} and {new_size} are invalid; "
             f"use 0 < old size <= new size <= {sealed_size}"
         )

@@ -79,8 +79,11 @@ def _start(verifier: Verifier, from_block: int, result: VerifyResult) -> _State:
     if from_block > 0:
         before = Block.objects.filter(height=from_block - 1).first()
         if before is None:
+            block_count = Block.objects.count()
             raise Broken(
-                f"block {from_block - 1} not found; start from an existing block"
+                f"block {from_block - 1} not found, so verification cannot start at "
+                f"block {from_block}; the journal has {block_count} blocks, use "
+                f"--from-block {block_count} or lower"
             )
         _check_block_note(before, verifier, bytes(before.prev_hash))
         keys = merkle.compact_range_keys(before.tree_size)

@@ -102,8 +102,9 @@ class Command(BaseCommand):
                 first_problem=result.problems[0] if result.problems else "",
             )
         summary = (
-            f"{result.entries_checked} entries and {result.blocks_checked} blocks checked "
-            f"in {elapsed_s:.1f} s"
+            f"entries checked: {result.entries_checked}, "
+            f"blocks checked: {result.blocks_checked}, "
+            f"time: {elapsed_s:.1f} s"
         )
         if result.ok:
             self.stdout.write(f"ledger valid: {summary}")
