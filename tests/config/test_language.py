@@ -29,3 +29,28 @@ def test_unknown_cookie_falls_back(client: Client) -> None:
     response = client.get("/ledger/")
 
     assert response.headers["Content-Language"] == "id"
+
+
+def test_missing_page_speaks_indonesian(client: Client) -> None:
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "Halaman tidak ditemukan" in response.content.decode()
+
+
+def test_missing_page_speaks_english(client: Client) -> None:
+    client.cookies["django_language"] = "en"
+
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+
+
+def test_admin_columns_are_indonesian(admin_client: Client) -> None:
+    response = admin_client.get("/admin/journal/entry/")
+    page = response.content.decode().lower()
+
+    assert response.status_code == 200
+    assert "nomor urut" in page
+    assert "jenis peristiwa" in page

@@ -36,15 +36,22 @@ class AuditEvent(models.Model):
         ROLES_CHANGED = "roles_changed", _("Roles changed")
         PERMISSIONS_CHANGED = "permissions_changed", _("Permissions changed")
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True)
-    actor = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("user")
     )
-    username = models.CharField(max_length=150, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    username = models.CharField(_("username typed"), max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-at"]
@@ -52,4 +59,9 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit events")
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.username}"
+        subject = self.username or (self.user.get_username() if self.user else "")
+        return (
+            f"{self.get_kind_display()}: {subject}"
+            if subject
+            else str(self.get_kind_display())
+        )

@@ -16,18 +16,22 @@ class City(models.Model):
     `profile_sha256` identifies the exact file version that was loaded.
     """
 
-    slug = models.SlugField(unique=True)
-    code = models.CharField(max_length=13, unique=True)
-    name = models.CharField(max_length=100)
-    province_code = models.CharField(max_length=2)
-    province_name = models.CharField(max_length=100)
-    center_lat = models.DecimalField(max_digits=9, decimal_places=6)
-    center_lng = models.DecimalField(max_digits=9, decimal_places=6)
-    default_zoom = models.PositiveSmallIntegerField(default=14)
-    settings = models.JSONField(default=dict, blank=True)
-    boundary = models.JSONField(null=True, blank=True)
-    profile_sha256 = models.CharField(max_length=64)
-    loaded_at = models.DateTimeField()
+    slug = models.SlugField(_("slug"), unique=True)
+    code = models.CharField(_("code"), max_length=13, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    province_code = models.CharField(_("province code"), max_length=2)
+    province_name = models.CharField(_("province"), max_length=100)
+    center_lat = models.DecimalField(
+        _("map centre latitude"), max_digits=9, decimal_places=6
+    )
+    center_lng = models.DecimalField(
+        _("map centre longitude"), max_digits=9, decimal_places=6
+    )
+    default_zoom = models.PositiveSmallIntegerField(_("default map zoom"), default=14)
+    settings = models.JSONField(_("profile settings"), default=dict, blank=True)
+    boundary = models.JSONField(_("boundary"), null=True, blank=True)
+    profile_sha256 = models.CharField(_("profile SHA-256"), max_length=64)
+    loaded_at = models.DateTimeField(_("loaded at"))
 
     class Meta:
         verbose_name = _("city")
@@ -45,20 +49,31 @@ class Area(models.Model):
         KELURAHAN = "kelurahan", _("Kelurahan")
         DESA = "desa", _("Desa")
 
-    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="areas")
-    parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    city = models.ForeignKey(
+        City, on_delete=models.PROTECT, related_name="areas", verbose_name=_("city")
     )
-    code = models.CharField(max_length=13, unique=True)
-    compact_code = models.CharField(max_length=10, unique=True)
-    name = models.CharField(max_length=100)
-    level = models.CharField(max_length=10, choices=Level.choices)
-    postal_code = models.CharField(max_length=5, blank=True)
-    centroid_lat = models.DecimalField(max_digits=9, decimal_places=6, null=True)
-    centroid_lng = models.DecimalField(max_digits=9, decimal_places=6, null=True)
-    area_ha = models.PositiveIntegerField(null=True, blank=True)
-    population = models.PositiveIntegerField(null=True, blank=True)
-    boundary = models.JSONField(null=True, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent area"),
+    )
+    code = models.CharField(_("code"), max_length=13, unique=True)
+    compact_code = models.CharField(_("compact code"), max_length=10, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    postal_code = models.CharField(_("postal code"), max_length=5, blank=True)
+    centroid_lat = models.DecimalField(
+        _("centroid latitude"), max_digits=9, decimal_places=6, null=True
+    )
+    centroid_lng = models.DecimalField(
+        _("centroid longitude"), max_digits=9, decimal_places=6, null=True
+    )
+    area_ha = models.PositiveIntegerField(_("area (ha)"), null=True, blank=True)
+    population = models.PositiveIntegerField(_("population"), null=True, blank=True)
+    boundary = models.JSONField(_("boundary"), null=True, blank=True)
 
     class Meta:
         ordering = ["code"]
@@ -82,9 +97,14 @@ class NeighbourhoodUnit(models.Model):
     strings ("003") the way kelurahan offices write them.
     """
 
-    kelurahan = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="units")
-    rw = models.CharField(max_length=3)
-    rt = models.CharField(max_length=3, blank=True)
+    kelurahan = models.ForeignKey(
+        Area,
+        on_delete=models.PROTECT,
+        related_name="units",
+        verbose_name=_("kelurahan"),
+    )
+    rw = models.CharField(_("RW"), max_length=3)
+    rt = models.CharField(_("RT"), max_length=3, blank=True)
 
     class Meta:
         ordering = ["kelurahan", "rw", "rt"]

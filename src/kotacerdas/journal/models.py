@@ -19,7 +19,7 @@ class JournalHead(models.Model):
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    size = models.BigIntegerField(default=0)
+    size = models.BigIntegerField(_("size"), default=0)
 
     class Meta:
         constraints = [
@@ -40,10 +40,10 @@ class Entry(models.Model):
     time, actor, payload) and is exactly the byte string the leaf hash covers.
     """
 
-    seq = models.BigIntegerField(primary_key=True)
-    event_type = models.CharField(max_length=100, db_index=True)
-    body = models.BinaryField()
-    recorded_at = models.DateTimeField(db_index=True)
+    seq = models.BigIntegerField(_("sequence number"), primary_key=True)
+    event_type = models.CharField(_("event type"), max_length=100, db_index=True)
+    body = models.BinaryField(_("body"))
+    recorded_at = models.DateTimeField(_("recorded at"), db_index=True)
 
     class Meta:
         verbose_name = _("journal entry")
@@ -64,7 +64,7 @@ class MerkleNode(models.Model):
     """
 
     key = models.BigIntegerField(primary_key=True)
-    hash = models.BinaryField(max_length=32)
+    hash = models.BinaryField(_("hash"), max_length=32)
 
     def __str__(self) -> str:
         return f"Merkle node level {self.key >> 48}, index {self.key & ((1 << 48) - 1)}"
@@ -78,13 +78,13 @@ class Block(models.Model):
     previous hash.
     """
 
-    height = models.BigIntegerField(primary_key=True)
-    tree_size = models.BigIntegerField(unique=True)
-    root_hash = models.BinaryField(max_length=32)
-    prev_hash = models.BinaryField(max_length=32)
-    block_hash = models.BinaryField(max_length=32, unique=True)
-    sealed_at = models.DateTimeField()
-    note = models.TextField()
+    height = models.BigIntegerField(_("height"), primary_key=True)
+    tree_size = models.BigIntegerField(_("tree size"), unique=True)
+    root_hash = models.BinaryField(_("root hash"), max_length=32)
+    prev_hash = models.BinaryField(_("previous block hash"), max_length=32)
+    block_hash = models.BinaryField(_("block hash"), max_length=32, unique=True)
+    sealed_at = models.DateTimeField(_("sealed at"))
+    note = models.TextField(_("signed checkpoint"))
 
     class Meta:
         ordering = ["height"]
@@ -110,16 +110,18 @@ class Block(models.Model):
 class VerifyRun(models.Model):
     """The outcome of one `ledger verify` run, shown on the auditor page."""
 
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
-    from_block = models.BigIntegerField(default=0)
-    entries_checked = models.BigIntegerField()
-    blocks_checked = models.BigIntegerField()
-    ok = models.BooleanField()
-    first_problem = models.TextField(blank=True)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"))
+    from_block = models.BigIntegerField(_("from block"), default=0)
+    entries_checked = models.BigIntegerField(_("entries checked"))
+    blocks_checked = models.BigIntegerField(_("blocks checked"))
+    ok = models.BooleanField(_("valid"))
+    first_problem = models.TextField(_("first problem"), blank=True)
 
     class Meta:
         ordering = ["-started_at"]
+        verbose_name = _("verification run")
+        verbose_name_plural = _("verification runs")
 
     def __str__(self) -> str:
         return f"verify run {self.started_at:%Y-%m-%d %H:%M}: {'valid' if self.ok else 'invalid'}"
