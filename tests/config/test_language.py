@@ -1,7 +1,10 @@
 """Screens are Indonesian unless the user picked English with the switch."""
 
 import pytest
+from django.db import transaction
 from django.test import Client
+
+from kotacerdas.journal.services import append
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +51,9 @@ def test_missing_page_speaks_english(client: Client) -> None:
 
 
 def test_admin_columns_are_indonesian(admin_client: Client) -> None:
+    with transaction.atomic():
+        append("accounts.roles.changed", {"user_id": 1, "roles": [], "actor_id": None})
+
     response = admin_client.get("/admin/journal/entry/")
     page = response.content.decode().lower()
 
