@@ -73,6 +73,9 @@ class Command(BaseCommand):
             "4",
             "--graceful-timeout",
             "10",
+            # The default control socket is one path per user, shared by every
+            # instance, so a second city on the same machine would remove it.
+            "--no-control-socket",
         ]
         worker = [sys.executable, "-m", "kotacerdas.config.cli", "worker"]
         processes = {
