@@ -1,9 +1,18 @@
 from django.contrib import admin
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import URLPattern, URLResolver, include, path
 
 from kotacerdas.config.api import api
 
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    # Browsers ask for /favicon.ico even when the page names an icon.
+    return HttpResponseRedirect(staticfiles_storage.url("kotacerdas/favicon.svg"))
+
+
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("favicon.ico", favicon),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
