@@ -5,7 +5,7 @@ from django.http import HttpRequest
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shows rows in the admin and offers no add, change or delete."""
+    """An admin page that shows rows and offers no add, change or delete."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -7,7 +7,7 @@ from kotacerdas.config.api import api
 
 
 def favicon(request: HttpRequest) -> HttpResponseRedirect:
-    # Browsers ask for /favicon.ico even when the page names an icon.
+    # Browsers request /favicon.ico for responses that name no icon, such as JSON.
     return HttpResponseRedirect(staticfiles_storage.url("kotacerdas/favicon.svg"))
 
 
