@@ -5,7 +5,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 
+from kotacerdas.accounts.roles import ROLES
+from kotacerdas.accounts.services import create_user
+from kotacerdas.city.models import Area
+from kotacerdas.city.services import load_profile
 from kotacerdas.journal import append_only
 from kotacerdas.journal.keys import create_signing_key, node_key
 from kotacerdas.journal.models import JournalHead
@@ -50,3 +55,40 @@ def _journal_ready(request: pytest.FixtureRequest):
     yield
     if transactional:
         append_only.remove(connection)
+
+
+PASSWORD = "persona-password-1"
+
+
+@pytest.fixture
+def city(db):
+    return load_profile("padang-panjang").city
+
+
+@pytest.fixture
+def personas(city):
+    """Return one user per role, keyed by role name, plus an `outsider` with none."""
+    pasar_usang = Area.objects.get(code="13.74.02.1002")
+    users = {
+        role.name: create_user(
+            f"persona-{role.name}",
+            PASSWORD,
+            [role.name],
+            kelurahan=pasar_usang if role.name == "registry_officer" else None,
+        )
+        for role in ROLES
+    }
+    users["outsider"] = create_user("persona-outsider", PASSWORD, [])
+    return users
+
+
+@pytest.fixture
+def signed_in(personas):
+    """Return a function giving a test client signed in as a persona."""
+
+    def sign_in(persona: str) -> Client:
+        client = Client()
+        client.force_login(personas[persona])
+        return client
+
+    return sign_in

@@ -26,6 +26,25 @@ class Role:
 
 CITY_VIEW = ("city.view_city", "city.view_area", "city.view_neighbourhoodunit")
 JOURNAL_VIEW = ("journal.view_entry", "journal.view_block", "journal.view_verifyrun")
+REGISTRY_VIEW = (
+    "registry.view_building",
+    "registry.view_plate",
+    "registry.view_household",
+    "registry.view_member",
+    "registry.view_residence",
+)
+REGISTRY_EDIT = (
+    "registry.add_building",
+    "registry.change_building",
+    "registry.add_household",
+    "registry.change_household",
+    "registry.add_member",
+    "registry.change_member",
+    "registry.change_plate",
+    "registry.print_plate",
+    "registry.import_registry",
+    "registry.view_identity_numbers",
+)
 
 ROLES: tuple[Role, ...] = (
     Role(
@@ -35,6 +54,7 @@ ROLES: tuple[Role, ...] = (
         (
             *CITY_VIEW,
             *JOURNAL_VIEW,
+            *REGISTRY_VIEW,
             "accounts.add_user",
             "accounts.change_user",
             "accounts.view_user",
@@ -51,7 +71,7 @@ ROLES: tuple[Role, ...] = (
         "registry_officer",
         _("Registry officer"),
         False,
-        CITY_VIEW,
+        (*CITY_VIEW, *REGISTRY_VIEW, *REGISTRY_EDIT, "registry.scan_plate"),
         (
             _("Register buildings and households"),
             _("Print QR plates"),
@@ -62,7 +82,13 @@ ROLES: tuple[Role, ...] = (
         "waste_operator",
         _("Waste operator"),
         False,
-        ("city.view_city", "city.view_area"),
+        (
+            "city.view_city",
+            "city.view_area",
+            "registry.view_building",
+            "registry.view_plate",
+            "registry.scan_plate",
+        ),
         (
             _("Manage collection points and the fleet"),
             _("Plan schedules and routes"),
@@ -73,7 +99,7 @@ ROLES: tuple[Role, ...] = (
         "collector",
         _("Collector"),
         False,
-        ("city.view_area",),
+        ("city.view_area", "registry.scan_plate"),
         (
             _("Scan building plates at pickup"),
             _("Log pickups, also offline"),
@@ -93,7 +119,7 @@ ROLES: tuple[Role, ...] = (
         "revenue_officer",
         _("Revenue officer"),
         False,
-        ("city.view_city", "city.view_area"),
+        ("city.view_city", "city.view_area", *REGISTRY_VIEW),
         (
             _("Set tariffs"),
             _("Issue monthly levy bills"),
@@ -124,7 +150,7 @@ ROLES: tuple[Role, ...] = (
         "citizen",
         _("Citizen"),
         False,
-        (),
+        ("registry.scan_plate",),
         (
             _("Use your wallet and pay bills"),
             _("See pickups and waste bank savings"),
@@ -135,7 +161,13 @@ ROLES: tuple[Role, ...] = (
         "auditor",
         _("Auditor"),
         True,
-        (*CITY_VIEW, *JOURNAL_VIEW, "accounts.view_user", "accounts.view_auditevent"),
+        (
+            *CITY_VIEW,
+            *JOURNAL_VIEW,
+            *REGISTRY_VIEW,
+            "accounts.view_user",
+            "accounts.view_auditevent",
+        ),
         (
             _("Verify the ledger and receipts"),
             _("Read the audit trail"),
@@ -145,7 +177,7 @@ ROLES: tuple[Role, ...] = (
         "command_center",
         _("Command center"),
         False,
-        CITY_VIEW,
+        (*CITY_VIEW, "registry.view_building", "registry.view_plate"),
         (
             _("Watch the city-wide dashboard and map"),
             _("Follow alerts"),

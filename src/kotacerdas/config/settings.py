@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import xstatic.pkg.leaflet as xstatic_leaflet
 from django.utils.translation import gettext_lazy as _
 
 from kotacerdas.config.env import (
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "kotacerdas.city",
     "kotacerdas.accounts",
     "kotacerdas.journal",
+    "kotacerdas.registry",
     "kotacerdas.demo",
 ]
 
@@ -169,7 +171,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+# Front-end libraries come from Python packages, never from a CDN: the
+# command center must work on a closed city network.
+STATICFILES_DIRS = [
+    PACKAGE_DIR / "static",
+    ("vendor/leaflet", xstatic_leaflet.BASE_DIR),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -196,6 +203,23 @@ KOTACERDAS_SEAL_MAX_ENTRIES = env_int("KOTACERDAS_SEAL_MAX_ENTRIES", 50_000, min
 # Key for the salted hashes that let events refer to personal data without
 # containing it; by default a random key created under var/keys.
 KOTACERDAS_PERSONAL_DATA_SALT = env_str("KOTACERDAS_PERSONAL_DATA_SALT", "")
+# Key (32 bytes, base64) that encrypts NIK and KK numbers at rest and keys
+# their search index; by default a random key created under var/keys.
+KOTACERDAS_PII_KEY = env_str("KOTACERDAS_PII_KEY", "")
+# The plate key signs the QR codes on building plates.
+KOTACERDAS_PLATE_KEY_FILE = env_path(
+    "KOTACERDAS_PLATE_KEY_FILE", KEYS_DIR / "plate-ed25519.pem"
+)
+# The address printed in plate QR codes: the city's public scan page.
+KOTACERDAS_PUBLIC_URL = env_str("KOTACERDAS_PUBLIC_URL", "http://127.0.0.1:8000")
+# Largest registry import file accepted, in bytes.
+KOTACERDAS_IMPORT_MAX_BYTES = env_int(
+    "KOTACERDAS_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024
+)
+# Street map tiles, only when a tile server is configured (the map works
+# without them, on kelurahan boundaries from the city profile).
+KOTACERDAS_MAP_TILE_URL = env_str("KOTACERDAS_MAP_TILE_URL", "")
+KOTACERDAS_MAP_TILE_ATTRIBUTION = env_str("KOTACERDAS_MAP_TILE_ATTRIBUTION", "")
 KOTACERDAS_DEMO_PASSWORD = env_str("KOTACERDAS_DEMO_PASSWORD", "kotacerdas-demo")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

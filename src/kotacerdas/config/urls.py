@@ -18,4 +18,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("", include("kotacerdas.journal.urls")),
     path("", include("kotacerdas.accounts.urls")),
+    path("", include("kotacerdas.registry.urls")),
 ]

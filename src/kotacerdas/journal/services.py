@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -84,18 +85,58 @@ def append(
     )
 
 
-def _next_seq() -> int:
-    # One statement both locks the head row and increments it, so the number
-    # taken here is released only by this transaction's commit or rollback.
+def append_many(
+    events: Sequence[tuple[str, dict[str, Any] | EventSchema]],
+    *,
+    actor: str | None = None,
+) -> list[Entry]:
+    """Append several events in order, taking the head lock once.
+
+    The same checks as `append`, for bulk work (imports, the demo city): every
+    payload is validated before anything is written, then one statement
+    reserves the sequence numbers and the entries are inserted in batches.
+    """
+    if not connection.in_atomic_block:
+        raise JournalError(
+            "journal.append_many must run inside the caller's transaction"
+        )
+    if not events:
+        return []
+    cleaned = []
+    for event_type, payload in events:
+        clean = validate_payload(event_type, payload)
+        reject_personal_data(clean)
+        cleaned.append((event_type, clean))
+    if actor is not None:
+        reject_personal_data(actor, "actor")
+    first = _next_seq(len(cleaned))
+    at = timezone.now()
+    entries = [
+        Entry(
+            seq=first + offset,
+            event_type=event_type,
+            body=encode_body(first + offset, event_type, clean, actor, at),
+            recorded_at=at,
+        )
+        for offset, (event_type, clean) in enumerate(cleaned)
+    ]
+    Entry.objects.bulk_create(entries, batch_size=2000)
+    return entries
+
+
+def _next_seq(count: int = 1) -> int:
+    # One statement both locks the head row and increments it, so the numbers
+    # taken here are released only by this transaction's commit or rollback.
     table = JournalHead._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET size = size + 1 WHERE id = 1 RETURNING size"  # noqa: S608
+            f"UPDATE {table} SET size = size + %s WHERE id = 1 RETURNING size",  # noqa: S608
+            [count],
         )
         row = cursor.fetchone()
     if row is None:
         raise JournalError("journal head row is missing; run `kotacerdas migrate`")
-    return int(row[0]) - 1
+    return int(row[0]) - count
 
 
 def salted_hash(value: str) -> str:

@@ -1,0 +1,11 @@
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
+
+
+def _pending(request: HttpRequest, **kwargs: object) -> HttpResponse:
+    return HttpResponse("pending", status=503)
+
+
+urlpatterns: list[URLPattern] = [
+    path("registry/import/", _pending, name="import"),
+]
