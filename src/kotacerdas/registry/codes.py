@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.utils.translation import gettext as _
+from stdnum import numdb
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.id import nik as stdnum_nik
 from stdnum.iso7064 import mod_37_36
@@ -131,17 +132,33 @@ def clean_nik(value: str) -> NikInfo:
         raise InvalidCode("nik", _("Digits 7 to 12 of this NIK are not a real date."))
     try:
         stdnum_nik.validate(digits)
-        known = True
     except StdnumError:
-        known = False
-    return NikInfo(digits, "F" if day > 40 else "M", birth, known)
+        raise InvalidCode(
+            "nik", _("This is not a valid NIK; check each digit.")
+        ) from None
+    return NikInfo(digits, "F" if day > 40 else "M", birth, _regency_known(digits))
 
 
-def _nik_birth_date(digits: str) -> date | None:
-    try:
-        return stdnum_nik.get_birth_date(digits)
-    except (StdnumError, ValueError):
-        return None
+def _regency_known(digits: str) -> bool:
+    """Whether python-stdnum's table knows the NIK's kabupaten/kota code."""
+    parts = numdb.get("id/loc").info(digits[:4])
+    return len(parts) > 1 and bool(parts[1][1])
+
+
+def _nik_birth_date(digits: str, today: date | None = None) -> date | None:
+    """Read DDMMYY (women's day plus 40), choosing the century by a pivot.
+
+    A two-digit year up to this year's is taken as 20xx, later ones as 19xx:
+    a child born in 2015 is not read as 1915. A date valid only in the other
+    century is still accepted.
+    """
+    day, month, year = int(digits[6:8]) % 40, int(digits[8:10]), int(digits[10:12])
+    this_year = (today or date.today()).year
+    centuries = (2000, 1900) if 2000 + year <= this_year else (1900, 2000)
+    for century in centuries:
+        if _real_date(century + year, month, day):
+            return date(century + year, month, day)
+    return None
 
 
 def clean_kk(value: str) -> str:

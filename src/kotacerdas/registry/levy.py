@@ -21,10 +21,17 @@ class LevyClass:
     monthly: int | None
 
     def matches(self, use: str, pln_va: int | None) -> bool:
+        """Whether a building of this use and connection falls in this class.
+
+        A building whose connection is not recorded matches only a class with
+        no VA bounds: a house without its VA has no class until it is surveyed
+        (pendataan ulang), rather than the cheapest class by default.
+        """
         if use not in self.uses:
             return False
-        va = pln_va or 0
-        return va >= self.va_min and (self.va_max is None or va <= self.va_max)
+        if pln_va is None:
+            return self.va_min == 0 and self.va_max is None
+        return pln_va >= self.va_min and (self.va_max is None or pln_va <= self.va_max)
 
 
 def levy_classes(city: City | None = None) -> list[LevyClass]:
