@@ -1,14 +1,16 @@
-"""Admin pages for users and the audit trail."""
+"""Admin pages for users, API tokens and the audit trail."""
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from kotacerdas.accounts.api_auth import create_api_token, revoke_api_token
 from kotacerdas.accounts.audit import audit_actor
-from kotacerdas.accounts.models import AuditEvent, User
+from kotacerdas.accounts.models import ApiToken, AuditEvent, User
 from kotacerdas.accounts.services import record_roles_changed
 from kotacerdas.config.read_only_admin import ReadOnlyAdmin
 
@@ -60,3 +62,54 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     search_fields = ["username"]
     date_hierarchy = "at"
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens: adding one shows its secret once, and revoking keeps the row."""
+
+    list_display = [
+        "prefix",
+        "name",
+        "user",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "name", "user__username"]
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ["user", "name"]
+        return ["prefix", "name", "user", "created_at", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Revoking keeps the row, so the audit trail can still name the token.
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: ApiToken, form: Any, change: bool
+    ) -> None:
+        if change:
+            return
+        new = create_api_token(obj.user, obj.name, actor=request.user)  # type: ignore[arg-type]
+        for name in ("id", "prefix", "key_hash", "created_at"):
+            setattr(obj, name, getattr(new.token, name))
+        messages.warning(
+            request,
+            _("Copy this token now; it will not be shown again: %(token)s")
+            % {"token": new.secret},
+        )
+
+    @admin.action(description=_("Revoke selected API tokens"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        revoked = sum(
+            revoke_api_token(token, actor=request.user)  # type: ignore[arg-type]
+            for token in queryset
+        )
+        self.message_user(request, _("Revoked %(count)d tokens.") % {"count": revoked})

@@ -35,6 +35,8 @@ class AuditEvent(models.Model):
         LOGIN_FAILED = "login_failed", _("Sign-in failed")
         ROLES_CHANGED = "roles_changed", _("Roles changed")
         PERMISSIONS_CHANGED = "permissions_changed", _("Permissions changed")
+        API_TOKEN_CREATED = "api_token_created", _("API token created")
+        API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
@@ -65,3 +67,42 @@ class AuditEvent(models.Model):
             if subject
             else str(self.get_kind_display())
         )
+
+
+class ApiToken(models.Model):
+    """A secret that lets an integration call the JSON API as `user`.
+
+    Only the SHA-256 of the token is stored, so the token itself is shown once,
+    when it is created. `prefix` is the token's first characters, kept in clear
+    to find the row and to tell tokens apart in lists. A token acts with exactly
+    its user's permissions; revoking sets `revoked_at` and is final.
+    """
+
+    user = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("user"),
+    )
+    name = models.CharField(
+        _("name"),
+        max_length=100,
+        help_text=_("What the token is for, such as the name of the integration."),
+    )
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True)
+    key_hash = models.CharField(_("SHA-256 of the token"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
