@@ -5,10 +5,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from kotacerdas.accounts.roles import ROLES
+from kotacerdas.registry.queries import registry_counts
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     held = set(request.user.groups.values_list("name", flat=True))
     roles = [role for role in ROLES if role.name in held]
-    return render(request, "accounts/home.html", {"roles": roles})
+    counts = None
+    if request.user.has_perm("registry.view_building"):
+        # Kelurahan staff see their kelurahan; city-wide roles the whole city.
+        counts = registry_counts(request.user.kelurahan)  # type: ignore[union-attr]
+    context = {"roles": roles, "registry_counts": counts}
+    return render(request, "accounts/home.html", context)
