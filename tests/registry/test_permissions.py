@@ -3,9 +3,9 @@
 The matrix names, for each URL of the `registry` namespace and each operation
 under /api/registry, the personas that get through. Every other signed-in
 persona must get 403, and an anonymous visitor the login page (pages) or 401
-(API). The first two tests fail when a URL or an operation has no row, so a
-new page cannot ship without its expectations, and when a row names a page
-that does not exist (yet), so a missing page is reported by name.
+(API). The first tests fail when a URL or an operation has no row, so a new
+page cannot ship without its expectations. They also fail when a row names a
+page that does not exist yet, so a missing page is reported by name.
 """
 
 from collections.abc import Iterator
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 PERSONAS = [role.name for role in ROLES] + ["outsider", "anonymous"]
 
-# Who holds which registry permission, read off accounts.roles by hand so that
+# Who has which registry permission, read off accounts.roles by hand so that
 # a change of a role's rights shows up here as a failing row.
 VIEW_BUILDING = {
     "admin",
@@ -42,7 +42,7 @@ SCANNERS = VIEW_BUILDING | SCAN_PLATE
 NOBODY: set[str] = set()
 
 LOGIN = "login"  # anonymous: a redirect to the sign-in page
-PUBLIC = "public"  # anonymous: the same answer as an allowed persona
+PUBLIC = "public"  # anonymous: the same status as an allowed persona
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Row:
     method: str = "get"
     data: dict[str, str] = field(default_factory=dict)
     anonymous: str = LOGIN
-    # Personas whose answer is neither `ok` nor 403, such as a redirect.
+    # Personas whose status is neither `ok` nor 403, such as a redirect.
     special: dict[str, int] = field(default_factory=dict)
 
 
@@ -75,8 +75,8 @@ PAGES: dict[str, Row] = {
     # Plates and scanning.
     "scan": Row(SCANNERS),
     "scan_resolve": Row(SCANNERS, method="post", data={"text": ""}),
-    # Collectors and registry staff record plates as installed; the answer
-    # is a redirect back to the scan page.
+    # Collectors and registry staff record plates as installed, and the
+    # response is a redirect back to the scan page.
     "plate_install": Row(
         {"registry_officer", "collector"}, ok=302, method="post", data={"text": ""}
     ),
