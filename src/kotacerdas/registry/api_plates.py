@@ -1,3 +1,77 @@
-from ninja import Router
+"""Plate API: check a scanned QR text, and fetch the keys to check plates offline.
+
+Both endpoints are open to anyone, because a plate's verdict and status carry
+no personal data. The building id is returned only to a signed-in caller
+whose role may see that building.
+"""
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from kotacerdas.registry.plates import DOMAIN, Verdict, public_keys_json
+from kotacerdas.registry.scan import MAX_TEXT_CHARS, Outcome, look_up, scope_for
 
 router = Router()
+
+
+class VerifyIn(Schema):
+    text: str = Field(
+        max_length=MAX_TEXT_CHARS,
+        description="The text of a plate's QR code (a URL) or a typed plate code.",
+    )
+
+
+class VerifyOut(Schema):
+    verdict: Verdict = Field(
+        description="genuine: signed by a city key; forged: a plate URL whose "
+        "signature does not verify; unsigned: a typed code; malformed: neither."
+    )
+    plate_code: str | None = Field(description="The plate code in display form.")
+    status: str | None = Field(
+        description="issued, installed or revoked; unknown when no plate has this "
+        "code; null for forged and malformed texts."
+    )
+    building_id: int | None = Field(
+        description="Only when the caller is signed in and may see the building."
+    )
+
+
+class KeysOut(Schema):
+    domain: str = Field(description="The first line of every signed message.")
+    message_format: str = Field(
+        description="The UTF-8 text an Ed25519 signature covers, with the key id "
+        "and the plate code (display form) filled in."
+    )
+    keys: dict[str, str] = Field(
+        description="Raw Ed25519 public keys in base64url, by key id (the `k` "
+        "parameter of a plate URL)."
+    )
+
+
+@router.post("/verify", response=VerifyOut, summary="Check a scanned plate")
+def verify(request: HttpRequest, body: VerifyIn) -> dict[str, object]:
+    lookup = look_up(body.text)
+    outcome, plate = lookup.outcome, lookup.plate
+    status: str | None = None
+    if outcome in (Outcome.FOUND, Outcome.REVOKED) and plate is not None:
+        status = plate.status
+    elif outcome == Outcome.UNKNOWN:
+        status = "unknown"
+    building_id = None
+    if plate is not None and scope_for(request.user, plate.building) is not None:
+        building_id = plate.building_id
+    return {
+        "verdict": lookup.read.verdict,
+        "plate_code": lookup.read.code,
+        "status": status,
+        "building_id": building_id,
+    }
+
+
+@router.get("/keys", response=KeysOut, summary="Public keys that sign plates")
+def keys(request: HttpRequest) -> dict[str, object]:
+    return {
+        "domain": DOMAIN,
+        "message_format": f"{DOMAIN}\n{{key_id}}\n{{plate_code}}\n",
+        "keys": public_keys_json(),
+    }

@@ -146,3 +146,13 @@ def _check(code: str, kid: str, signature: str) -> tuple[Verdict, str, str]:
     except (InvalidSignature, ValueError):
         return Verdict.FORGED, code, "bad signature"
     return Verdict.GENUINE, code, ""
+
+
+def offline_check_data() -> dict[str, object]:
+    """Everything a phone needs to check plate signatures with no network.
+
+    The signed message is `domain`, the key id and the plate code, each
+    followed by a newline (see `signed_message`); keys are raw Ed25519 public
+    keys in base64url.
+    """
+    return {"domain": DOMAIN, "keys": public_keys_json()}

@@ -1,14 +1,8 @@
 """Printing plates, scanning them, and the public page a plate's QR code opens."""
 
-from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 
-from kotacerdas.registry import plate_pdf
-
-
-def _pending(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse("pending", status=503)
-
+from kotacerdas.registry import plate_pdf, scan
 
 urlpatterns: list[URLPattern] = [
     path("registry/plates/", plate_pdf.plate_print, name="plate_print"),
@@ -18,6 +12,8 @@ urlpatterns: list[URLPattern] = [
         plate_pdf.plate_pdf,
         name="plate_pdf",
     ),
-    path("scan/", _pending, name="scan"),
-    path("p/<str:code>", _pending, name="plate_landing"),
+    path("scan/", scan.scan_page, name="scan"),
+    path("scan/resolve", scan.scan_resolve, name="scan_resolve"),
+    path("scan/install", scan.plate_install, name="plate_install"),
+    path("p/<str:code>", scan.plate_landing, name="plate_landing"),
 ]

@@ -1,0 +1,312 @@
+/*
+ * Scan page: read a plate's QR code with the phone camera, check its
+ * signature on the phone, then ask the server what the user may see.
+ *
+ * The camera frames are decoded by BarcodeDetector where the browser has one
+ * for QR codes, and by the vendored jsQR otherwise. The signature is checked
+ * with WebCrypto Ed25519 against the public keys embedded in the page, so a
+ * forged plate is flagged with no network. The signed message and the plate
+ * code rules mirror kotacerdas/registry/plates.py and codes.py.
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("scan");
+  var keysElement = document.getElementById("plate-keys");
+  if (!root || !keysElement) {
+    return;
+  }
+  var plateKeys = JSON.parse(keysElement.textContent);
+  var texts = JSON.parse(document.getElementById("scan-texts").textContent);
+  var resolveUrl = document.getElementById("scan-script").dataset.resolveUrl;
+
+  var cameraSection = document.getElementById("camera");
+  var video = document.getElementById("camera-video");
+  var startButton = document.getElementById("camera-start");
+  var stopButton = document.getElementById("camera-stop");
+  var statusLine = document.getElementById("camera-status");
+  var offlineLine = document.getElementById("offline-check");
+  var resultPanel = document.getElementById("scan-result");
+
+  var FRAME_INTERVAL_MS = 200;
+  var MAX_FRAME_WIDTH_PX = 1024;
+
+  // Plate codes: Crockford base-32 with an ISO 7064 MOD 33,32 check character.
+  var ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  var PLATE_SHAPE = new RegExp(
+    "^([" + ALPHABET + "]{2,5})([A-Z])([" + ALPHABET + "]{7})$"
+  );
+
+  function checksum(compact) {
+    var modulus = ALPHABET.length;
+    var check = modulus / 2;
+    for (var i = 0; i < compact.length; i++) {
+      var value = ALPHABET.indexOf(compact.charAt(i));
+      if (value < 0) {
+        return -1;
+      }
+      check = ((((check || modulus) * 2) % (modulus + 1)) + value) % modulus;
+    }
+    return check;
+  }
+
+  /* Return the display form of a plate code, or null when it is not one. */
+  function normalizeCode(typed) {
+    var compact = typed
+      .trim()
+      .toUpperCase()
+      .replace(/[\s.\-_/]/g, "")
+      .replace(/O/g, "0")
+      .replace(/[IL]/g, "1");
+    var match = PLATE_SHAPE.exec(compact);
+    if (!match || checksum(compact) !== 1) {
+      return null;
+    }
+    var rest = match[3];
+    return match[1] + "-" + match[2] + "-" + rest.slice(0, 6) + "-" + rest.slice(6);
+  }
+
+  function base64urlBytes(text) {
+    var base64 = text.replace(/[^A-Za-z0-9\-_]/g, "").replace(/-/g, "+").replace(/_/g, "/");
+    while (base64.length % 4) {
+      base64 += "=";
+    }
+    var binary = atob(base64);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) {
+      bytes[i] = binary.charCodeAt(i);
+    }
+    return bytes;
+  }
+
+  var importedKeys = {};
+
+  function publicKey(keyId) {
+    if (!Object.prototype.hasOwnProperty.call(plateKeys.keys, keyId)) {
+      return Promise.resolve(null);
+    }
+    if (!importedKeys[keyId]) {
+      importedKeys[keyId] = crypto.subtle.importKey(
+        "raw",
+        base64urlBytes(plateKeys.keys[keyId]),
+        { name: "Ed25519" },
+        false,
+        ["verify"]
+      );
+    }
+    return importedKeys[keyId];
+  }
+
+  /*
+   * Check a QR text on this phone. Resolves to {verdict, code}, where the
+   * verdict is genuine, forged, malformed, unsigned (a typed code) or
+   * unsupported (this browser has no Ed25519 in WebCrypto).
+   */
+  async function checkOffline(text) {
+    text = text.trim();
+    if (text.indexOf("://") < 0 && text.indexOf("?") < 0) {
+      var typed = normalizeCode(text);
+      return { verdict: typed ? "unsigned" : "malformed", code: typed };
+    }
+
+    var url;
+    try {
+      url = new URL(text, window.location.origin);
+    } catch (error) {
+      return { verdict: "malformed", code: null };
+    }
+    var segments = url.pathname.split("/").filter(Boolean);
+    if (segments.length < 2 || segments[segments.length - 2] !== "p") {
+      return { verdict: "malformed", code: null };
+    }
+    var code = normalizeCode(segments[segments.length - 1]);
+    if (!code) {
+      return { verdict: "malformed", code: null };
+    }
+
+    var keyId = url.searchParams.get("k");
+    var signature = url.searchParams.get("s");
+    if (!keyId || !signature) {
+      return { verdict: "forged", code: code };
+    }
+    if (!window.crypto || !window.crypto.subtle) {
+      return { verdict: "unsupported", code: code };
+    }
+    var key;
+    try {
+      key = await publicKey(keyId);
+    } catch (error) {
+      delete importedKeys[keyId];
+      return { verdict: "unsupported", code: code };
+    }
+    if (key === null) {
+      return { verdict: "forged", code: code };
+    }
+
+    var message = new TextEncoder().encode(
+      plateKeys.domain + "\n" + keyId + "\n" + code + "\n"
+    );
+    var valid = false;
+    try {
+      valid = await crypto.subtle.verify(
+        { name: "Ed25519" },
+        key,
+        base64urlBytes(signature),
+        message
+      );
+    } catch (error) {
+      valid = false;
+    }
+    return { verdict: valid ? "genuine" : "forged", code: code };
+  }
+
+  function showOffline(verdict) {
+    var message = texts[verdict];
+    offlineLine.hidden = !message || verdict === "unsigned";
+    offlineLine.textContent = message || "";
+    offlineLine.dataset.verdict = verdict;
+    offlineLine.className = "verdict " + (verdict === "genuine" ? "ok" : "bad");
+  }
+
+  function csrfToken() {
+    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+
+  async function askServer(text) {
+    var body = new FormData();
+    body.append("text", text);
+    var response = await fetch(resolveUrl, {
+      method: "POST",
+      body: body,
+      headers: { "X-CSRFToken": csrfToken() },
+      credentials: "same-origin",
+    });
+    if (!response.ok) {
+      throw new Error("resolve returned " + response.status);
+    }
+    return response.text();
+  }
+
+  async function handleText(text) {
+    showOffline((await checkOffline(text)).verdict);
+    statusLine.textContent = texts.checking;
+    try {
+      resultPanel.innerHTML = await askServer(text);
+      statusLine.textContent = "";
+    } catch (error) {
+      statusLine.textContent = texts.offline;
+    }
+  }
+
+  // Camera -------------------------------------------------------------------
+
+  var stream = null;
+  var running = false;
+  var detector = null;
+  var canvas = document.createElement("canvas");
+  var context = canvas.getContext("2d", { willReadFrequently: true });
+
+  async function qrDetector() {
+    if (!("BarcodeDetector" in window)) {
+      return null;
+    }
+    try {
+      var formats = await window.BarcodeDetector.getSupportedFormats();
+      return formats.indexOf("qr_code") >= 0
+        ? new window.BarcodeDetector({ formats: ["qr_code"] })
+        : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  async function startCamera() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      statusLine.textContent = texts.no_camera;
+      return;
+    }
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { facingMode: { ideal: "environment" } },
+        audio: false,
+      });
+    } catch (error) {
+      statusLine.textContent = texts.camera_denied;
+      return;
+    }
+    video.srcObject = stream;
+    video.hidden = false;
+    await video.play();
+    detector = await qrDetector();
+    cameraSection.dataset.decoder = detector ? "barcode-detector" : "jsqr";
+    running = true;
+    startButton.hidden = true;
+    stopButton.hidden = false;
+    offlineLine.hidden = true;
+    statusLine.textContent = texts.looking;
+    scanFrame();
+  }
+
+  function stopCamera() {
+    running = false;
+    if (stream) {
+      stream.getTracks().forEach(function (track) {
+        track.stop();
+      });
+    }
+    stream = null;
+    video.hidden = true;
+    startButton.hidden = false;
+    stopButton.hidden = true;
+  }
+
+  async function decodeFrame() {
+    if (video.readyState < 2 || !video.videoWidth) {
+      return null;
+    }
+    if (detector) {
+      var codes = await detector.detect(video);
+      return codes.length ? codes[0].rawValue : null;
+    }
+    if (typeof window.jsQR !== "function") {
+      return null;
+    }
+    var scale = Math.min(1, MAX_FRAME_WIDTH_PX / video.videoWidth);
+    var width = Math.round(video.videoWidth * scale);
+    var height = Math.round(video.videoHeight * scale);
+    canvas.width = width;
+    canvas.height = height;
+    context.drawImage(video, 0, 0, width, height);
+    var pixels = context.getImageData(0, 0, width, height);
+    var found = window.jsQR(pixels.data, width, height, {
+      inversionAttempts: "dontInvert",
+    });
+    return found ? found.data : null;
+  }
+
+  async function scanFrame() {
+    if (!running) {
+      return;
+    }
+    var text = null;
+    try {
+      text = await decodeFrame();
+    } catch (error) {
+      text = null;
+    }
+    if (text) {
+      stopCamera();
+      await handleText(text);
+      return;
+    }
+    window.setTimeout(scanFrame, FRAME_INTERVAL_MS);
+  }
+
+  cameraSection.hidden = false;
+  startButton.addEventListener("click", startCamera);
+  stopButton.addEventListener("click", function () {
+    stopCamera();
+    statusLine.textContent = "";
+  });
+})();
