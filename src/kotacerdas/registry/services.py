@@ -1001,3 +1001,41 @@ def household_kk(household: Household, *, unmasked: bool) -> str:
 
 def can_see_identity_numbers(user: Any) -> bool:
     return bool(user.has_perm("registry.view_identity_numbers"))
+
+
+# Accounts ----------------------------------------------------------------------
+
+
+def link_member_user(member: Member, user: Any, *, actor: Any = None) -> Member:
+    """Let a user account act as this member, or unlink it with `user=None`.
+
+    The member's journalled state does not include the account, so this
+    records no journal event; the link decides only what that citizen may
+    see. Raises RegistryInvalid when the account already belongs to another
+    member.
+    """
+    with transaction.atomic():
+        locked = Member.objects.select_for_update().get(pk=member.pk)
+        if (
+            user is not None
+            and Member.objects.filter(user=user).exclude(pk=locked.pk).exists()
+        ):
+            raise RegistryInvalid(
+                [
+                    FieldError(
+                        "user",
+                        _(
+                            "This account is already linked to another household member."
+                        ),
+                    )
+                ]
+            )
+        locked.user = user
+        locked.save(update_fields=["user", "updated_at"])
+    logger.info(
+        "linked member %s to user %s",
+        locked.pk,
+        getattr(user, "pk", None),
+        extra={"member_id": locked.pk, "actor": actor_label(actor)},
+    )
+    return locked
