@@ -55,8 +55,13 @@ class Command(BaseCommand):
         create_signing_key(Path(settings.KOTACERDAS_SIGNING_KEY_FILE))
         call_command("city", "load", settings.KOTACERDAS_CITY)
         if create_demo and demo.database_is_empty():
-            self.stdout.write("Creating the demo city ...")
+            size = demo.configured_size()
+            self.stdout.write(f"Creating the {size} demo city ...")
             demo.create_demo_city()
+            summary = demo.build_demo_registry(
+                size, progress=lambda done: self.stdout.write(done.progress_line())
+            )
+            self.stdout.write(summary.result_line())
         call_command("collectstatic", interactive=False, verbosity=0)
 
     def start(self, options: dict[str, Any]) -> dict[str, subprocess.Popen[bytes]]:
