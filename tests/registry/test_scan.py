@@ -13,6 +13,7 @@ from django.utils import formats, timezone
 from PIL import Image
 from stdnum.iso7064 import mod_37_36
 
+from kotacerdas.accounts.api_auth import create_api_token
 from kotacerdas.accounts.roles import ROLES
 from kotacerdas.registry import scan
 from kotacerdas.registry.codes import ALPHABET, format_plate_code
@@ -539,6 +540,31 @@ def test_api_verify_gives_collector_the_building(signed_in, building):
     body = verify(signed_in("collector"), qr_text(building))
 
     assert body["building_id"] == building.pk
+
+
+def test_api_verify_accepts_an_api_token(client, personas, building):
+    secret = create_api_token(personas["collector"], "route app").secret
+
+    response = client.post(
+        "/api/plates/verify",
+        data=json.dumps({"text": qr_text(building)}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["building_id"] == building.pk
+
+
+def test_api_verify_rejects_a_wrong_token(client, building):
+    response = client.post(
+        "/api/plates/verify",
+        data=json.dumps({"text": qr_text(building)}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer kc_0000000000_wrong",
+    )
+
+    assert response.status_code == 401
 
 
 def test_api_verify_citizen_only_own_building(signed_in, citizen_at_home, household):

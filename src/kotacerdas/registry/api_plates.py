@@ -1,13 +1,19 @@
 """Plate API: check a scanned QR text, and fetch the keys to check plates offline.
 
 Both endpoints are open to anyone, because a plate's verdict and status carry
-no personal data. The building id is returned only to a signed-in caller
-whose role may see that building.
+no personal data. The building id is returned only to a caller whose role may
+see that building, identified by an API token (`Authorization: Bearer kc_...`)
+or by the session of the city's pages. A token that is sent but not valid gets
+401, so an integration does not mistake it for a plain anonymous call.
 """
+
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
+from ninja.errors import AuthenticationError
 
+from kotacerdas.accounts.api_auth import user_for_token
 from kotacerdas.registry.plates import DOMAIN, Verdict, public_keys_json
 from kotacerdas.registry.scan import MAX_TEXT_CHARS, Outcome, look_up, scope_for
 
@@ -48,8 +54,19 @@ class KeysOut(Schema):
     )
 
 
-@router.post("/verify", response=VerifyOut, summary="Check a scanned plate")
+def _caller(request: HttpRequest) -> Any:
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
+    if not scheme:
+        return request.user
+    user = user_for_token(token) if scheme.lower() == "bearer" else None
+    if user is None:
+        raise AuthenticationError
+    return user
+
+
+@router.post("/verify", response=VerifyOut, auth=None, summary="Check a scanned plate")
 def verify(request: HttpRequest, body: VerifyIn) -> dict[str, object]:
+    caller = _caller(request)
     lookup = look_up(body.text)
     outcome, plate = lookup.outcome, lookup.plate
     status: str | None = None
@@ -58,7 +75,7 @@ def verify(request: HttpRequest, body: VerifyIn) -> dict[str, object]:
     elif outcome == Outcome.UNKNOWN:
         status = "unknown"
     building_id = None
-    if plate is not None and scope_for(request.user, plate.building) is not None:
+    if plate is not None and scope_for(caller, plate.building) is not None:
         building_id = plate.building_id
     return {
         "verdict": lookup.read.verdict,
@@ -68,7 +85,9 @@ def verify(request: HttpRequest, body: VerifyIn) -> dict[str, object]:
     }
 
 
-@router.get("/keys", response=KeysOut, summary="Public keys that sign plates")
+@router.get(
+    "/keys", response=KeysOut, auth=None, summary="Public keys that sign plates"
+)
 def keys(request: HttpRequest) -> dict[str, object]:
     return {
         "domain": DOMAIN,
