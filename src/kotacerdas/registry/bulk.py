@@ -43,8 +43,13 @@ from kotacerdas.registry.services import (
 
 
 class _UnitCache:
-    def __init__(self) -> None:
-        self.units: dict[tuple[int, str, str], NeighbourhoodUnit] = {}
+    """RT units by (kelurahan id, RW, RT), loaded in one query, created when missing."""
+
+    def __init__(self, kelurahan_ids: set[int]) -> None:
+        self.units: dict[tuple[int, str, str], NeighbourhoodUnit] = {
+            (unit.kelurahan_id, unit.rw, unit.rt): unit
+            for unit in NeighbourhoodUnit.objects.filter(kelurahan__in=kelurahan_ids)
+        }
 
     def get(self, kelurahan: Area, rw: str, rt: str) -> NeighbourhoodUnit:
         key = (kelurahan.pk, rw, rt)
@@ -65,7 +70,7 @@ def register_buildings(
     if not cleaned:
         return []
     with transaction.atomic():
-        units = _UnitCache()
+        units = _UnitCache({clean.kelurahan.pk for clean in cleaned})
         classes = levy_classes()
         prefix = plate_prefix()
         codes = _fresh_codes(prefix, len(cleaned))
@@ -193,20 +198,21 @@ def register_households(
             for member in item.members
         ]
         Member.objects.bulk_create(members, batch_size=1000)
+        # States are computed from the numbers in hand rather than by opening
+        # each sealed NIK and KK again.
         events: list[tuple[str, EventSchema]] = []
-        by_household: dict[int, list[Member]] = {}
-        for member in members:
-            by_household.setdefault(member.household_id, []).append(member)
-        for row in rows:
+        added = iter(members)
+        for row, item in zip(rows, households, strict=True):
+            state = household_state(row, item.kk_number)
             events.append(
-                (
-                    "registry.household.registered",
-                    HouseholdRegistered(**household_state(row)),
-                )
+                ("registry.household.registered", HouseholdRegistered(**state))
             )
             events.extend(
-                ("registry.member.added", MemberAdded(**member_state(member)))
-                for member in by_household.get(row.pk, [])
+                (
+                    "registry.member.added",
+                    MemberAdded(**member_state(next(added), clean.nik)),
+                )
+                for clean in item.members
             )
         journal.append_many(events, actor=actor_label(actor))
     return rows

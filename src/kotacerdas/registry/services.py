@@ -173,10 +173,16 @@ def _unit_number(value: Any, name: str, errors: list[FieldError]) -> str:
     return text.zfill(3)
 
 
-def clean_building(data: BuildingInput) -> CleanBuilding:
-    """Check every field of a building; raise RegistryInvalid listing all problems."""
+def clean_building(
+    data: BuildingInput, *, areas: Mapping[str, Area] | None = None
+) -> CleanBuilding:
+    """Check every field of a building; raise RegistryInvalid listing all problems.
+
+    Bulk callers pass `areas` (dotted code to Area) to spare a query per row;
+    a code missing from it is looked up as usual.
+    """
     errors: list[FieldError] = []
-    kelurahan = _kelurahan(data.kelurahan_code, errors)
+    kelurahan = _kelurahan(data.kelurahan_code, errors, areas or {})
     rw = _unit_number(data.rw, "rw", errors)
     rt = _unit_number(data.rt, "rt", errors)
     address = " ".join(str(data.street_address or "").split())
@@ -264,9 +270,12 @@ def clean_building(data: BuildingInput) -> CleanBuilding:
     return clean
 
 
-def _kelurahan(code: str, errors: list[FieldError]) -> Area | None:
+def _kelurahan(
+    code: str, errors: list[FieldError], areas: Mapping[str, Area]
+) -> Area | None:
     try:
-        area = Area.objects.get(code=normalize_code(str(code or "")))
+        dotted = normalize_code(str(code or ""))
+        area = areas.get(dotted) or Area.objects.get(code=dotted)
     except (InvalidAreaCode, Area.DoesNotExist):
         errors.append(
             FieldError(
@@ -690,8 +699,10 @@ def _member_details(member: Member, nik: str) -> dict[str, Any]:
     }
 
 
-def member_state(member: Member) -> dict[str, Any]:
-    nik = pii.open_sealed(member.nik_sealed, "member.nik")
+def member_state(member: Member, nik: str | None = None) -> dict[str, Any]:
+    """The journalled view of a member; bulk writers pass the NIK they hold."""
+    if nik is None:
+        nik = pii.open_sealed(member.nik_sealed, "member.nik")
     return {
         "member_id": member.pk,
         "household_id": member.household_id,
@@ -701,8 +712,10 @@ def member_state(member: Member) -> dict[str, Any]:
     }
 
 
-def household_state(household: Household) -> dict[str, Any]:
-    kk = pii.open_sealed(household.kk_sealed, "household.kk")
+def household_state(household: Household, kk: str | None = None) -> dict[str, Any]:
+    """The journalled view of a household; bulk writers pass the KK they hold."""
+    if kk is None:
+        kk = pii.open_sealed(household.kk_sealed, "household.kk")
     return {
         "household_id": household.pk,
         "building_id": household.building_id,
