@@ -52,6 +52,8 @@ def test_register_building_then_find_it(live_server, officer, browser_page):
     expect(page.locator("h1")).to_have_text(building.plate_code)
     expect(page.locator("[data-levy]")).to_contain_text("RT-II")
     assert building.lat is not None
+    history = page.locator('#ledger-history a[href^="/ledger/entries/"]')
+    expect(history).to_have_count(2)  # loaded by HTMX: registered, plate issued
 
     # The list shows it.
     page.goto(f"{live_server.url}/registry/")

@@ -226,13 +226,29 @@ def test_detail_hides_households_without_permission(english, household):
     assert "1374********0001" not in page
 
 
-def test_detail_links_ledger_entries(officer, building):
+def test_detail_loads_ledger_history_separately(officer, building):
     page = text(officer.get(detail_url(building)))
+
+    assert f'hx-get="{detail_url(building)}?history=1"' in page
+    assert "/ledger/entries/" not in page
+
+
+def test_detail_links_ledger_entries(officer, building):
+    page = text(officer.get(detail_url(building), {"history": "1"}))
     registered = Entry.objects.get(event_type="registry.building.registered")
     issued = Entry.objects.get(event_type="registry.plate.issued")
 
     assert f'href="/ledger/entries/{registered.seq}/"' in page
     assert f'href="/ledger/entries/{issued.seq}/"' in page
+
+
+def test_htmx_gets_history_only(officer, building):
+    response = officer.get(
+        detail_url(building), {"history": "1"}, HTTP_HX_REQUEST="true"
+    )
+
+    assert "<html" not in text(response)
+    assert "registry.building.registered" in text(response)
 
 
 def test_ledger_history_matches_exact_id(building, city):

@@ -22,6 +22,7 @@ from pydantic import ConfigDict, Field
 from kotacerdas.accounts.api_auth import API_AUTH
 from kotacerdas.registry import queries, services
 from kotacerdas.registry.forms import BuildingFilterForm
+from kotacerdas.registry.levy import LevyClass
 from kotacerdas.registry.models import Building, Household, Member
 from kotacerdas.registry.services import (
     BuildingInput,
@@ -225,8 +226,13 @@ def _kelurahan_allowed(request: HttpRequest, code: Any) -> bool:
     return str(code).replace(".", "").strip() == own.compact_code
 
 
-def _building_out(building: Building) -> dict[str, Any]:
-    levy = queries.levy_by_code().get(building.levy_class)
+def _building_out(
+    building: Building, levies: dict[str, LevyClass] | None = None
+) -> dict[str, Any]:
+    # The levy classes come from the city profile; a list passes them in once.
+    levy = (levies if levies is not None else queries.levy_by_code()).get(
+        building.levy_class
+    )
     live = getattr(building, "live_plate_status", None)
     if not hasattr(building, "live_plate_status"):
         plate = services.current_plate(building)
@@ -307,13 +313,14 @@ def list_buildings(request: HttpRequest, filters: Query[BuildingFilters]) -> Rep
         )
     ).order_by("id")
     page = buildings[filters.offset : filters.offset + filters.limit]
+    levies = queries.levy_by_code()
     return Status(
         200,
         {
             "count": buildings.count(),
             "limit": filters.limit,
             "offset": filters.offset,
-            "items": [_building_out(building) for building in page],
+            "items": [_building_out(building, levies) for building in page],
         },
     )
 

@@ -126,7 +126,21 @@ def building_list(request: HttpRequest) -> HttpResponse:
 
 @registry_page("registry.view_building")
 def building_detail(request: HttpRequest, building_id: int) -> HttpResponse:
+    """Serve a building; `?history=1` adds its ledger entries (HTMX: only those).
+
+    The ledger history is a slow query, so the page asks for it separately.
+    """
     building = _building(request, building_id)
+    with_history = request.GET.get("history") == "1"
+    entries = list(queries.building_entries(building)) if with_history else None
+    htmx = getattr(request, "htmx", None)
+    if with_history and htmx and not htmx.boosted:
+        return render(
+            request,
+            "registry/partials/building_history.html",
+            {"building": building, "entries": entries},
+        )
+
     user = request.user
     unmasked = services.can_see_identity_numbers(user)
     context: dict[str, Any] = {
@@ -134,7 +148,7 @@ def building_detail(request: HttpRequest, building_id: int) -> HttpResponse:
         "levy": queries.levy_by_code().get(building.levy_class),
         "plate": services.current_plate(building),
         "plates": building.plates.all(),
-        "entries": queries.building_entries(building),
+        "entries": entries,
         "households": [],
         "residences": [],
     }
