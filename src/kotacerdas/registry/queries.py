@@ -216,7 +216,7 @@ def building_entries(building: Building, limit: int = 200) -> QuerySet[Entry]:
 
 
 MAX_MAP_POINTS = 2000
-CLUSTER_GRID_CELLS = 48
+CLUSTER_GRID_CELLS = 24
 
 
 @dataclass(frozen=True)

@@ -92,9 +92,13 @@
         var properties = feature.properties;
         if (properties.kind === "cluster") {
           clustered = true;
-          var radius = Math.min(28, 8 + Math.sqrt(properties.count));
-          L.circleMarker(latlng, { radius: radius, className: "registry-cluster-marker", color: "#0b6e4f", fillOpacity: 0.45 })
-            .bindTooltip(properties.count + " " + element.dataset.labelCluster)
+          var size = Math.round(Math.min(48, 22 + 4 * Math.log(properties.count)));
+          var icon = L.divIcon({
+            className: "registry-cluster-marker",
+            html: String(properties.count),
+            iconSize: [size, size],
+          });
+          L.marker(latlng, { icon: icon, keyboard: false, title: properties.count + " " + element.dataset.labelCluster })
             .on("click", function () { map.setView(latlng, map.getZoom() + 2); })
             .addTo(markers);
         } else {
