@@ -6,9 +6,12 @@ for lookups; names, phones and addresses stay in these tables and never reach
 the journal, which carries a salted hash of them instead (`details_salt`).
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kotacerdas.city.models import Area, NeighbourhoodUnit
@@ -293,3 +296,89 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return f"member #{self.pk}"
+
+
+class ImportBatch(models.Model):
+    """An uploaded registry spreadsheet, from its validation to its import.
+
+    The file is kept under `var/imports/` between "validate" and "import",
+    because nothing is written to the registry before the officer confirms;
+    it is deleted when the import ends. `problems` lists every error and
+    warning by row and column header, in the words shown at validation, and
+    never holds a cell's value. `heartbeat_at` moves with every chunk of rows,
+    so a run that died with its process shows as interrupted.
+    """
+
+    class Status(models.TextChoices):
+        VALIDATING = "validating", _("Checking rows")
+        VALIDATED = "validated", _("Checked, waiting for confirmation")
+        REJECTED = "rejected", _("File not readable")
+        IMPORTING = "importing", _("Importing")
+        IMPORTED = "imported", _("Imported")
+        FAILED = "failed", _("Stopped by an error")
+
+    class Mode(models.TextChoices):
+        ALL = "all", _("All rows")
+        VALID_ONLY = "valid_only", _("Valid rows only")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    kelurahan = models.ForeignKey(
+        Area,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("limited to kelurahan"),
+    )
+    file_name = models.CharField(_("file name"), max_length=200)
+    file_format = models.CharField(_("file format"), max_length=4)
+    sha256 = models.CharField(_("file SHA-256"), max_length=64)
+    size_bytes = models.PositiveIntegerField(_("file size (bytes)"))
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=Status.choices,
+        default=Status.VALIDATING,
+    )
+    mode = models.CharField(
+        _("rows to import"), max_length=10, choices=Mode.choices, blank=True
+    )
+    read_as = models.CharField(_("read as"), max_length=100, blank=True)
+    rows_estimated = models.PositiveIntegerField(
+        _("rows expected"), null=True, blank=True
+    )
+    rows_done = models.PositiveIntegerField(_("rows processed"), default=0)
+    row_count = models.PositiveIntegerField(_("data rows"), default=0)
+    error_row_count = models.PositiveIntegerField(_("rows with errors"), default=0)
+    warning_count = models.PositiveIntegerField(_("warnings"), default=0)
+    new_row_count = models.PositiveIntegerField(_("rows with new data"), default=0)
+    present_row_count = models.PositiveIntegerField(
+        _("rows already registered"), default=0
+    )
+    imported_row_count = models.PositiveIntegerField(_("rows imported"), default=0)
+    buildings_created = models.PositiveIntegerField(_("buildings created"), default=0)
+    households_created = models.PositiveIntegerField(_("households created"), default=0)
+    problems = models.JSONField(_("errors and warnings"), default=list, blank=True)
+    problems_omitted = models.PositiveIntegerField(_("problems not listed"), default=0)
+    unknown_columns = models.JSONField(_("ignored columns"), default=list, blank=True)
+    failure = models.CharField(_("reason it stopped"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("import started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last progress at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("registry import")
+        verbose_name_plural = _("registry imports")
+
+    def __str__(self) -> str:
+        return f"import {self.pk}"
