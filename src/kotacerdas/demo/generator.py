@@ -42,6 +42,7 @@ MIN_PEOPLE_PER_KELURAHAN = 4
 MARKET_KELURAHAN_CODES = ("13.74.02.1006", "13.74.02.1002")
 HOUSEHOLDS_PER_RT = (25, 45)
 RT_PER_RW = (3, 8)
+MAX_UNIT_NUMBER = 999  # RT and RW numbers have three digits
 # Share of people whose NIK was first issued in the city's other kecamatan.
 NIK_FROM_OTHER_KECAMATAN = 0.15
 # Share of members aged 17 or more with a phone number, head first.
@@ -174,6 +175,11 @@ class _Kelurahan:
         sizes = household_sizes(rng, self.plan.people)
         rts = _split(rng, sizes, HOUSEHOLDS_PER_RT)
         rws = _split(rng, rts, RT_PER_RW)
+        if len(rws) > MAX_UNIT_NUMBER:
+            raise DemoError(
+                f"kelurahan {self.area.code} would need {len(rws)} RW, "
+                f"more than {MAX_UNIT_NUMBER}; choose a smaller demo size"
+            )
         streets = street_names(rng, min(3 + len(rts), 1000))
         rw_spread_m = math.sqrt(boundary.area_m2 / len(rws)) / 3
         rt_spread_m = math.sqrt(boundary.area_m2 / len(rts)) / 3

@@ -56,7 +56,7 @@ class Command(BaseCommand):
         call_command("city", "load", settings.KOTACERDAS_CITY)
         if create_demo and demo.database_is_empty():
             size = demo.configured_size()
-            self.stdout.write(f"Creating the {size} demo city ...")
+            self.stdout.write(f"Creating the demo city (size {size}) ...")
             demo.create_demo_city()
             summary = demo.build_demo_registry(
                 size, progress=lambda done: self.stdout.write(done.progress_line())

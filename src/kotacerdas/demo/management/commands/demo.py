@@ -54,14 +54,19 @@ class Command(BaseCommand):
         create_signing_key(Path(settings.KOTACERDAS_SIGNING_KEY_FILE))
         call_command("city", "load", settings.KOTACERDAS_CITY)
         demo.create_demo_city()
-        self.stdout.write(f"Building the {options['size']} demo city ...")
+        self.stdout.write(f"Building the demo city (size {options['size']}) ...")
         try:
             summary = demo.build_demo_registry(
                 options["size"],
                 options["seed"],
                 batch_size=options["batch_size"],
-                progress=lambda done: self.stdout.write(done.progress_line()),
+                progress=self.show_progress,
             )
         except DemoError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(self.style.SUCCESS(summary.result_line()))
+
+    def show_progress(self, summary: demo.DemoSummary) -> None:
+        self.stdout.write(summary.progress_line())
+        # Flushed so the progress shows in a log file while the build runs.
+        self.stdout.flush()
