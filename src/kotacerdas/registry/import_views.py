@@ -128,11 +128,17 @@ def import_run(request: HttpRequest, batch_id: Any) -> HttpResponse:
     """Start importing a checked file: all rows, or only the valid ones."""
     batch = _own_batch(request, batch_id)
     mode = request.POST.get("mode", "")
-    if not import_batches.start_import(batch, mode):
+    started = import_batches.start_import(batch, mode)
+    batch.refresh_from_db()
+    # A second press of the button finds the import running or done already.
+    if not started and batch.status not in (
+        ImportBatch.Status.IMPORTING,
+        ImportBatch.Status.IMPORTED,
+    ):
         messages.error(
             request,
             _(
-                "This import cannot start now: it is running or finished already, or it has rows with errors and was asked to import all rows."
+                "This import cannot start now. A file with errors can import only its valid rows, and a file that is still being checked or could not be read cannot be imported."
             ),
         )
     return redirect("registry:import_batch", batch_id=batch.pk)
