@@ -44,39 +44,166 @@ class Column:
 
 
 COLUMNS = (
-    Column("ref", "ref", ("id_bangunan", "no_urut", "nomor_urut", "reference", "external_ref", "building_ref"), "text",
-           gettext_lazy("Required. The building's number in your spreadsheet; rows of one building share it, and importing the file again finds the building by it."), "PU-0001"),
-    Column("kelurahan_code", "kode_kelurahan", ("kelurahan_code", "kode_kel"), "text",
-           gettext_lazy("Kemendagri code of the kelurahan, such as 13.74.02.1002. Give this or nama_kelurahan."), "13.74.02.1002"),
-    Column("kelurahan_name", "nama_kelurahan", ("kelurahan", "kelurahan_name", "nama_kel"), "text",
-           gettext_lazy("Name of the kelurahan, such as Pasar Usang (capitals do not matter). Give this or kode_kelurahan."), "Pasar Usang"),
-    Column("rw", "rw", (), "integer", gettext_lazy("Required. RW number, such as 2 or 002."), "2"),
-    Column("rt", "rt", (), "integer", gettext_lazy("Required. RT number, such as 3 or 003."), "3"),
-    Column("street_address", "alamat", ("address", "street_address", "alamat_jalan"), "text",
-           gettext_lazy("Required. Street address, such as Jl. Sutan Syahrir No. 12."), "Jl. Sutan Syahrir No. 12"),
-    Column("lat", "lintang", ("latitude", "lat"), "decimal",
-           gettext_lazy("Latitude in decimal degrees, such as -0.4651. Give both coordinates or neither."), "-0.4651"),
-    Column("lng", "bujur", ("longitude", "lng", "lon"), "decimal",
-           gettext_lazy("Longitude in decimal degrees, such as 100.4002."), "100.4002"),
-    Column("use", "penggunaan", ("use", "fungsi_bangunan", "jenis_bangunan", "peruntukan"), "text",
-           gettext_lazy("Required. One of: rumah, ruko, toko, kantor, sekolah, tempat ibadah, kios pasar, fasilitas umum, lainnya."), "rumah"),
-    Column("floors", "jumlah_lantai", ("floors", "lantai"), "integer",
-           gettext_lazy("Number of floors; empty means 1."), "1"),
-    Column("floor_area_m2", "luas_lantai_m2", ("floor_area_m2", "luas_m2", "luas_bangunan_m2"), "integer",
-           gettext_lazy("Floor area in square metres, a whole number."), "72"),
-    Column("pln_va", "daya_listrik_va", ("pln_va", "daya_va", "daya_pln_va", "daya_listrik"), "integer",
-           gettext_lazy("PLN connection in VA, such as 1300; a house's levy class depends on it."), "1300"),
-    Column("status", "status_bangunan", ("status", "building_status"), "text",
-           gettext_lazy("aktif, kosong or dibongkar; empty means aktif."), "aktif"),
-    Column("kk_number", "no_kk", ("nomor_kk", "kk", "kk_number"), "identity",
-           gettext_lazy("KK number, 16 digits, in a column formatted as Text. Leave the KK columns empty for a building without a household."), "1374020101150003"),
-    Column("head_nik", "nik_kepala_keluarga", ("nik_kepala", "nik", "head_nik"), "identity",
-           gettext_lazy("NIK of the head of household, 16 digits, in a column formatted as Text."), "1374024708950001"),
-    Column("head_name", "nama_kepala_keluarga", ("nama_kepala", "head_name"), "text",
-           gettext_lazy("Full name of the head of household as written on the KK."), "Siti Rahmah"),
-    Column("phone", "telepon", ("phone", "no_hp", "no_telepon", "hp"), "phone",
-           gettext_lazy("Phone number of the head of household, such as 081234567890."), "081234567890"),
-)  # fmt: skip
+    Column(
+        "ref",
+        "ref",
+        (
+            "id_bangunan",
+            "no_urut",
+            "nomor_urut",
+            "reference",
+            "external_ref",
+            "building_ref",
+        ),
+        "text",
+        gettext_lazy(
+            "Required. The building's number in your spreadsheet; rows of one building share it, and importing the file again finds the building by it."
+        ),
+        "PU-0001",
+    ),
+    Column(
+        "kelurahan_code",
+        "kode_kelurahan",
+        ("kelurahan_code", "kode_kel"),
+        "text",
+        gettext_lazy(
+            "Kemendagri code of the kelurahan, such as 13.74.02.1002. Give this or nama_kelurahan."
+        ),
+        "13.74.02.1002",
+    ),
+    Column(
+        "kelurahan_name",
+        "nama_kelurahan",
+        ("kelurahan", "kelurahan_name", "nama_kel"),
+        "text",
+        gettext_lazy(
+            "Name of the kelurahan, such as Pasar Usang (capitals do not matter). Give this or kode_kelurahan."
+        ),
+        "Pasar Usang",
+    ),
+    Column(
+        "rw",
+        "rw",
+        (),
+        "integer",
+        gettext_lazy("Required. RW number, such as 2 or 002."),
+        "2",
+    ),
+    Column(
+        "rt",
+        "rt",
+        (),
+        "integer",
+        gettext_lazy("Required. RT number, such as 3 or 003."),
+        "3",
+    ),
+    Column(
+        "street_address",
+        "alamat",
+        ("address", "street_address", "alamat_jalan"),
+        "text",
+        gettext_lazy("Required. Street address, such as Jl. Sutan Syahrir No. 12."),
+        "Jl. Sutan Syahrir No. 12",
+    ),
+    Column(
+        "lat",
+        "lintang",
+        ("latitude", "lat"),
+        "decimal",
+        gettext_lazy(
+            "Latitude in decimal degrees, such as -0.4651. Give both coordinates or neither."
+        ),
+        "-0.4651",
+    ),
+    Column(
+        "lng",
+        "bujur",
+        ("longitude", "lng", "lon"),
+        "decimal",
+        gettext_lazy("Longitude in decimal degrees, such as 100.4002."),
+        "100.4002",
+    ),
+    Column(
+        "use",
+        "penggunaan",
+        ("use", "fungsi_bangunan", "jenis_bangunan", "peruntukan"),
+        "text",
+        gettext_lazy(
+            "Required. One of: rumah, ruko, toko, kantor, sekolah, tempat ibadah, kios pasar, fasilitas umum, lainnya."
+        ),
+        "rumah",
+    ),
+    Column(
+        "floors",
+        "jumlah_lantai",
+        ("floors", "lantai"),
+        "integer",
+        gettext_lazy("Number of floors; empty means 1."),
+        "1",
+    ),
+    Column(
+        "floor_area_m2",
+        "luas_lantai_m2",
+        ("floor_area_m2", "luas_m2", "luas_bangunan_m2"),
+        "integer",
+        gettext_lazy("Floor area in square metres, a whole number."),
+        "72",
+    ),
+    Column(
+        "pln_va",
+        "daya_listrik_va",
+        ("pln_va", "daya_va", "daya_pln_va", "daya_listrik"),
+        "integer",
+        gettext_lazy(
+            "PLN connection in VA, such as 1300; a house's levy class depends on it."
+        ),
+        "1300",
+    ),
+    Column(
+        "status",
+        "status_bangunan",
+        ("status", "building_status"),
+        "text",
+        gettext_lazy("aktif, kosong or dibongkar; empty means aktif."),
+        "aktif",
+    ),
+    Column(
+        "kk_number",
+        "no_kk",
+        ("nomor_kk", "kk", "kk_number"),
+        "identity",
+        gettext_lazy(
+            "KK number, 16 digits, in a column formatted as Text. Leave the KK columns empty for a building without a household."
+        ),
+        "1374020101150003",
+    ),
+    Column(
+        "head_nik",
+        "nik_kepala_keluarga",
+        ("nik_kepala", "nik", "head_nik"),
+        "identity",
+        gettext_lazy(
+            "NIK of the head of household, 16 digits, in a column formatted as Text."
+        ),
+        "1374024708950001",
+    ),
+    Column(
+        "head_name",
+        "nama_kepala_keluarga",
+        ("nama_kepala", "head_name"),
+        "text",
+        gettext_lazy("Full name of the head of household as written on the KK."),
+        "Siti Rahmah",
+    ),
+    Column(
+        "phone",
+        "telepon",
+        ("phone", "no_hp", "no_telepon", "hp"),
+        "phone",
+        gettext_lazy("Phone number of the head of household, such as 081234567890."),
+        "081234567890",
+    ),
+)
 COLUMN_BY_KEY = {column.key: column for column in COLUMNS}
 HOUSEHOLD_KEYS = ("kk_number", "head_nik", "head_name")
 REQUIRED_KEYS = ("ref", "rw", "rt", "street_address", "use")
@@ -87,11 +214,21 @@ USE_WORDS = {
     "shop": ("toko", "warung", "shop"),
     "office": ("kantor", "perkantoran", "office"),
     "school": ("sekolah", "school"),
-    "worship": ("tempat ibadah", "masjid", "musala", "mushola", "musholla", "surau", "gereja", "place of worship", "worship"),
+    "worship": (
+        "tempat ibadah",
+        "masjid",
+        "musala",
+        "mushola",
+        "musholla",
+        "surau",
+        "gereja",
+        "place of worship",
+        "worship",
+    ),
     "market_stall": ("kios pasar", "kios", "los pasar", "market stall"),
     "public": ("fasilitas umum", "fasum", "public facility", "public"),
     "other": ("lainnya", "lain lain", "other"),
-}  # fmt: skip
+}
 STATUS_WORDS = {
     "active": ("aktif", "dihuni", "digunakan", "active"),
     "empty": ("kosong", "tidak dihuni", "empty"),

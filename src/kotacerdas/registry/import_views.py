@@ -71,7 +71,9 @@ def import_start(request: HttpRequest) -> HttpResponse:
         "form": form,
         "columns": COLUMNS,
         "max_size": filesizeformat(settings.KOTACERDAS_IMPORT_MAX_BYTES),
-        "recent": ImportBatch.objects.filter(created_by_id=request.user.pk)[:10],
+        "recent": ImportBatch.objects.filter(created_by_id=request.user.pk).defer(
+            "problems"
+        )[:10],
     }
     return render(
         request, "registry/import.html", context, status=400 if form.errors else 200
@@ -79,8 +81,10 @@ def import_start(request: HttpRequest) -> HttpResponse:
 
 
 def _own_batch(request: HttpRequest, batch_id: Any) -> ImportBatch:
+    # The problem list can run to megabytes; it is loaded only when shown.
     batch = get_object_or_404(
-        ImportBatch.objects.select_related("kelurahan"), pk=batch_id
+        ImportBatch.objects.select_related("kelurahan").defer("problems"),
+        pk=batch_id,
     )
     if batch.created_by_id != request.user.pk:
         raise Http404
@@ -108,11 +112,13 @@ def import_batch(request: HttpRequest, batch_id: Any) -> HttpResponse:
         "running": batch.status in RUNNING and not stalled,
         "stalled": stalled,
         "percent": percent,
-        "problems": batch.problems[:PROBLEMS_SHOWN],
-        "problems_hidden": max(0, len(batch.problems) - PROBLEMS_SHOWN)
-        + batch.problems_omitted,
         "can_restart": can_restart,
     }
+    if not context["running"]:
+        problems = batch.problems
+        context["problems"] = problems[:PROBLEMS_SHOWN]
+        hidden = max(0, len(problems) - PROBLEMS_SHOWN) + batch.problems_omitted
+        context["problems_hidden"] = hidden
     is_htmx = bool(getattr(request, "htmx", False))
     template = (
         "registry/partials/import_status.html"
