@@ -90,6 +90,8 @@ PAGES: dict[str, Row] = {
     "plate_pdf": Row(PRINT_PLATE),
     "plate_print": Row(PRINT_PLATE),
     "plate_sheet": Row(PRINT_PLATE),
+    # Importing; the other import pages follow PAGE_PREFIXES.
+    "import_run": Row(IMPORT_REGISTRY, ok=302, method="post", data={"mode": ""}),
 }
 # Pages named by prefix, for the import pages (import, import_status, ...).
 PAGE_PREFIXES: dict[str, Row] = {"import": Row(IMPORT_REGISTRY)}
@@ -127,6 +129,13 @@ def row_for(name: str) -> Row | None:
     return None
 
 
+def pages_for(key: str, names: list[str]) -> list[str]:
+    """The URL names a matrix key covers: itself, or the unlisted names it prefixes."""
+    if key in PAGES:
+        return [key] if key in names else []
+    return [n for n in names if n.startswith(key) and n not in PAGES]
+
+
 def test_every_page_has_a_row():
     missing = sorted(name for name in registry_patterns() if row_for(name) is None)
 
@@ -147,7 +156,7 @@ def test_every_row_is_a_page():
 
 
 @pytest.fixture
-def objects(household) -> dict[str, object]:
+def objects(household, personas) -> dict[str, object]:
     """The URL arguments of the pages, all in the registry officer's kelurahan."""
     building = household.building
     return {
@@ -155,9 +164,23 @@ def objects(household) -> dict[str, object]:
         "household_id": household.pk,
         "member_id": household.members.first().pk,
         "code": building.plate_code,
+        "batch_id": import_batch_id(personas["registry_officer"]),
+        "file_format": "csv",
         # Query strings some pages need to answer with their normal page.
         "query:plate_sheet": {"ids": str(building.pk)},
     }
+
+
+def import_batch_id(user) -> object:
+    """Upload a small spreadsheet as `user`, for the pages of one import."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from kotacerdas.registry import import_batches
+
+    upload = SimpleUploadedFile(
+        "bangunan.csv", b"kode_kelurahan;rw;rt;alamat\n", content_type="text/csv"
+    )
+    return import_batches.receive_upload(upload, user).pk
 
 
 def page_url(name: str, pattern: URLPattern, objects: dict[str, object]) -> str:
@@ -182,11 +205,7 @@ def client_for(persona: str, personas) -> Client:
 @pytest.mark.parametrize("name", sorted([*PAGES, *PAGE_PREFIXES]))
 def test_page_matrix(name, personas, objects):
     patterns = registry_patterns()
-    matching = [
-        n
-        for n in patterns
-        if n == name or (name in PAGE_PREFIXES and n.startswith(name))
-    ]
+    matching = pages_for(name, list(patterns))
     if not matching:
         pytest.fail(f"registry:{name} is in the matrix but not in the URLconf yet")
 
