@@ -117,14 +117,14 @@ def test_session_writes_need_csrf(personas):
     client = Client(enforce_csrf_checks=True)
     client.force_login(personas["registry_officer"])
 
-    refused = client.post(BUILDINGS, {}, content_type="application/json")
+    rejected = client.post(BUILDINGS, {}, content_type="application/json")
     client.get("/registry/")  # sets the CSRF cookie
     token = client.cookies["csrftoken"].value
     accepted = client.post(
         BUILDINGS, {}, content_type="application/json", HTTP_X_CSRFTOKEN=token
     )
 
-    assert refused.status_code == 403
+    assert rejected.status_code == 403
     assert accepted.status_code == 422
 
 

@@ -14,6 +14,8 @@ from django.urls import reverse
 
 from kotacerdas.journal.models import Entry
 from kotacerdas.registry import queries
+from kotacerdas.registry.codes import new_plate_code
+from kotacerdas.registry.levy import plate_prefix
 from kotacerdas.registry.models import Building, Household, Member, Plate
 from kotacerdas.registry.services import (
     register_building,
@@ -473,7 +475,7 @@ def test_add_edit_remove_member(officer, household):
     assert member.status == Member.Status.REMOVED
 
 
-def test_second_head_is_refused(officer, household):
+def test_second_head_is_rejected(officer, household):
     add_url = reverse("registry:member_create", kwargs={"household_id": household.pk})
 
     response = officer.post(
@@ -503,17 +505,28 @@ def test_move_household_by_plate_code(officer, household, city):
     assert household.residences.count() == 2
 
 
-def test_move_to_unknown_plate_is_refused(officer, household):
+def test_move_to_unknown_plate_rejected(officer, household):
     url = reverse("registry:household_move", kwargs={"household_id": household.pk})
+    unused = new_plate_code(plate_prefix())
 
-    typo = text(officer.post(url, {"plate_code": "PPJ-B-000000-0"}))
+    page = text(officer.post(url, {"plate_code": unused}))
 
-    assert "No building has the live plate" in typo or "check character" in typo
+    assert f"No building has the live plate {unused}" in page
     household.refresh_from_db()
     assert household.residences.count() == 1
 
 
-def test_move_to_other_kelurahan_is_refused(officer, household, elsewhere):
+def test_move_with_mistyped_code_rejected(officer, household):
+    url = reverse("registry:household_move", kwargs={"household_id": household.pk})
+    code = household.building.plate_code
+    typo = code[:-1] + ("0" if code[-1] != "0" else "1")
+
+    page = text(officer.post(url, {"plate_code": typo}))
+
+    assert "The check character of this plate code does not match" in page
+
+
+def test_move_to_other_kelurahan_rejected(officer, household, elsewhere):
     url = reverse("registry:household_move", kwargs={"household_id": household.pk})
 
     page = text(officer.post(url, {"plate_code": elsewhere.plate_code}))
@@ -558,7 +571,7 @@ def test_revoke_plate_without_replacement(officer, building):
     assert plate.revoke_reason == "lost: fell off"
 
 
-def test_unknown_revoke_reason_is_refused(officer, building):
+def test_unknown_revoke_reason_rejected(officer, building):
     url = reverse("registry:plate_manage", kwargs={"building_id": building.pk})
 
     response = officer.post(url, {"action": "revoke", "reason": "bored"})
