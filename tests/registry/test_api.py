@@ -171,6 +171,15 @@ def test_create_in_other_kelurahan_is_403(api, city):
     assert not Building.objects.exists()
 
 
+def test_invalid_kelurahan_code_is_422(api, city):
+    body = {**NEW_BUILDING, "kelurahan_code": "99.99"}
+
+    response = post(api("registry_officer"), "/buildings", body)
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "kelurahan_code"
+
+
 def test_city_wide_officer_any_kelurahan(api, personas, city):
     officer = personas["registry_officer"]
     officer.kelurahan = None

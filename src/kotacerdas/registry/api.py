@@ -20,6 +20,8 @@ from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from kotacerdas.accounts.api_auth import API_AUTH
+from kotacerdas.city.codes import InvalidAreaCode, normalize_code
+from kotacerdas.city.models import Area
 from kotacerdas.registry import queries, services
 from kotacerdas.registry.forms import BuildingFilterForm
 from kotacerdas.registry.levy import LevyClass
@@ -223,7 +225,13 @@ def _kelurahan_allowed(request: HttpRequest, code: Any) -> bool:
     own = request.user.kelurahan  # type: ignore[union-attr]
     if own is None or code in (None, ""):
         return True
-    return str(code).replace(".", "").strip() == own.compact_code
+    try:
+        normalized = normalize_code(str(code))
+    except InvalidAreaCode:
+        normalized = ""
+    # A code of no area of this city is the services' to reject, with a 422.
+    exists = Area.objects.filter(code=normalized).exists()
+    return normalized == own.code or not exists
 
 
 def _building_out(
