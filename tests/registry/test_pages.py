@@ -688,3 +688,25 @@ def test_home_counts_city_for_city_roles(english, household, elsewhere):
     )
 
     assert counts.buildings == 2
+
+
+# The admin ------------------------------------------------------------------------
+
+
+def test_admin_lists_registry_read_only(household, django_user_model):
+    superuser = django_user_model.objects.create_superuser("root", password="x")
+    client = Client()
+    client.force_login(superuser)
+    member = household.members.first()
+
+    listing = client.get("/admin/registry/building/")
+    detail = client.get(f"/admin/registry/member/{member.pk}/change/")
+    add = client.get("/admin/registry/building/add/")
+    imports = client.get("/admin/registry/importbatch/")
+
+    assert household.building.plate_code in text(listing)
+    assert detail.status_code == 200
+    assert HEAD_NIK not in text(detail)
+    assert "nik_index" not in text(detail)
+    assert add.status_code == 403
+    assert imports.status_code == 200

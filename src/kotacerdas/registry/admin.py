@@ -8,7 +8,14 @@ NIK and KK numbers, their search indexes and the salts stay off these pages.
 from django.contrib import admin
 
 from kotacerdas.config.read_only_admin import ReadOnlyAdmin
-from kotacerdas.registry.models import Building, Household, Member, Plate, Residence
+from kotacerdas.registry.models import (
+    Building,
+    Household,
+    ImportBatch,
+    Member,
+    Plate,
+    Residence,
+)
 
 HIDDEN = ("details_salt", "kk_sealed", "kk_index", "nik_sealed", "nik_index")
 
@@ -61,3 +68,15 @@ class MemberAdmin(RegistryAdmin):
 class ResidenceAdmin(RegistryAdmin):
     list_display = ["household", "building", "moved_in", "moved_out"]
     list_select_related = ["household", "building"]
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at", "created_by", "kelurahan", "file_name", "status",
+        "row_count", "error_row_count", "imported_row_count",
+    ]  # fmt: skip
+    list_filter = ["status", "file_format"]
+    list_select_related = ["created_by", "kelurahan"]
+    # The problem list can run to megabytes; the import page shows it.
+    exclude = ["problems"]
