@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from kotacerdas.accounts.api_auth import create_api_token
@@ -24,7 +25,10 @@ def api(personas):
 
     def client_for(persona: str) -> Client:
         secret = create_api_token(personas[persona], "test").secret
-        return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        # Messages are checked in English; Indonesian is the default.
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        return client
 
     return client_for
 
@@ -334,3 +338,14 @@ def test_openapi_lists_registry_and_bearer(client):
     assert "/api/registry/buildings/{building_id}/households" in schema["paths"]
     schemes = schema["components"]["securitySchemes"]
     assert any(s.get("scheme") == "bearer" for s in schemes.values())
+
+
+def test_messages_default_to_indonesian(personas, city):
+    secret = create_api_token(personas["registry_officer"], "test").secret
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    response = post(client, "/buildings", {**NEW_BUILDING, "lng": None})
+
+    assert response.status_code == 422
+    message = response.json()["error"]["message"]
+    assert message != "Enter both latitude and longitude, or neither."
+    assert "lintang" in message

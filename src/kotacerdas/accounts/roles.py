@@ -59,6 +59,9 @@ ROLES: tuple[Role, ...] = (
             "accounts.change_user",
             "accounts.view_user",
             "accounts.view_auditevent",
+            "accounts.add_apitoken",
+            "accounts.change_apitoken",
+            "accounts.view_apitoken",
             "auth.view_group",
         ),
         (

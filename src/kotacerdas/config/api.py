@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from kotacerdas.journal.api import router as journal_router
@@ -33,6 +34,26 @@ def invalid_proof_request(
 def journal_error(request: HttpRequest, error: JournalError) -> HttpResponse:
     return api.create_response(
         request, error_body("journal_error", str(error)), status=404
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(
+    request: HttpRequest, error: AuthenticationError
+) -> HttpResponse:
+    body = error_body(
+        "unauthenticated",
+        "Sign in, or send an API token as 'Authorization: Bearer <token>'.",
+    )
+    return api.create_response(request, body, status=401)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    codes = {403: "forbidden", 404: "not_found", 409: "conflict", 429: "throttled"}
+    code = codes.get(error.status_code, "error")
+    return api.create_response(
+        request, error_body(code, str(error)), status=error.status_code
     )
 
 
