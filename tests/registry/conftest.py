@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.utils import translation
 
 from kotacerdas.city.models import Area
 from kotacerdas.journal.models import Entry
@@ -17,6 +18,15 @@ from kotacerdas.registry.services import (
 HEAD_NIK = "1374024708950001"  # synthetic: Padang Panjang Barat, female, 7 Aug 1995
 CHILD_NIK = "1374020512150002"  # synthetic: male, 5 Dec 2015
 KK_NUMBER = "1374020101150003"
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Check messages against their English msgids: Indonesian is the default
+    language, and tests/i18n checks that every message has its translation."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -340,7 +340,8 @@ def test_openapi_lists_registry_and_bearer(client):
     assert any(s.get("scheme") == "bearer" for s in schemes.values())
 
 
-def test_messages_default_to_indonesian(personas, city):
+def test_messages_default_to_indonesian(personas, city, settings):
+    settings.LANGUAGE_CODE = "id"
     secret = create_api_token(personas["registry_officer"], "test").secret
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     response = post(client, "/buildings", {**NEW_BUILDING, "lng": None})
