@@ -9,7 +9,6 @@ journalled like any other registration.
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -138,7 +137,6 @@ class DemoSummary:
     buildings: int = 0
     households: int = 0
     people: int = 0
-    uses: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -161,7 +159,6 @@ class DemoSummary:
         self.buildings += len(batch)
         self.households += sum(len(item.households) for item in batch)
         self.people += sum(item.people for item in batch)
-        self.uses.update(item.building.use for item in batch)
 
 
 Progress = Callable[[DemoSummary], None]
