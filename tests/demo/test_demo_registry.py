@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from shapely.geometry import Point, shape
 
 from kotacerdas.accounts.services import create_user
@@ -162,7 +163,7 @@ def test_second_build_is_refused(summary):
 def test_linking_taken_account_is_refused(summary, citizen):
     other = Member.objects.exclude(user=citizen).first()
 
-    with pytest.raises(RegistryInvalid) as raised:
+    with translation.override("en"), pytest.raises(RegistryInvalid) as raised:
         link_member_user(other, citizen)
 
     assert raised.value.errors[0].field == "user"
