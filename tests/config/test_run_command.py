@@ -56,6 +56,8 @@ def city_process(tmp_path: Path):
         **os.environ,
         "KOTACERDAS_VAR_DIR": str(tmp_path / "var"),
         "KOTACERDAS_SEAL_INTERVAL_S": "0.5",
+        # The city-size demo takes minutes to build; the run flow is the same.
+        "KOTACERDAS_DEMO_SIZE": "small",
         "DJANGO_SETTINGS_MODULE": "kotacerdas.config.settings",
     }
     env.pop("DATABASE_URL", None)

@@ -209,3 +209,7 @@ def test_journal_bodies_hold_no_identity_numbers(household):
         body = json.loads(bytes(entry.body))
         text = json.dumps(body)
         assert HEAD_NIK not in text and KK_NUMBER not in text
+
+
+def test_plate_codes_start_with_the_city_prefix(building):
+    assert building.plate_code.startswith("PPJ-B-")

@@ -221,6 +221,9 @@ KOTACERDAS_IMPORT_MAX_BYTES = env_int(
 KOTACERDAS_MAP_TILE_URL = env_str("KOTACERDAS_MAP_TILE_URL", "")
 KOTACERDAS_MAP_TILE_ATTRIBUTION = env_str("KOTACERDAS_MAP_TILE_ATTRIBUTION", "")
 KOTACERDAS_DEMO_PASSWORD = env_str("KOTACERDAS_DEMO_PASSWORD", "kotacerdas-demo")
+# Size of the demo city `kotacerdas run` builds into an empty database:
+# small, city or large.
+KOTACERDAS_DEMO_SIZE = env_str("KOTACERDAS_DEMO_SIZE", "city")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {

@@ -20,7 +20,6 @@ from kotacerdas.accounts.models import User
 from kotacerdas.accounts.roles import get_role
 from kotacerdas.accounts.services import create_user
 from kotacerdas.city.models import Area
-from kotacerdas.config.env import env_str
 from kotacerdas.demo.generator import (
     DEFAULT_SEED,
     SIZES,
@@ -117,11 +116,7 @@ def fresh_database_hint() -> str:
 
 def configured_size() -> str:
     """Return the demo size `kotacerdas run` builds (KOTACERDAS_DEMO_SIZE)."""
-    # NOTE: read from the environment here while settings.py does not
-    # declare KOTACERDAS_DEMO_SIZE; the setting wins once it does.
-    size = getattr(settings, "KOTACERDAS_DEMO_SIZE", None) or env_str(
-        "KOTACERDAS_DEMO_SIZE", "city"
-    )
+    size = settings.KOTACERDAS_DEMO_SIZE
     if size not in SIZES:
         raise DemoError(
             f"KOTACERDAS_DEMO_SIZE={size!r} is invalid; use one of {', '.join(SIZES)}"
