@@ -10,10 +10,11 @@ problems usually follow from the first.
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from kotacerdas.journal import merkle
 from kotacerdas.journal.checks import ReplayChecker, build_checkers
@@ -58,6 +59,50 @@ def verify_ledger(
 ) -> VerifyResult:
     """Verify blocks from `from_block` on and every entry after the block before it."""
     result = VerifyResult()
+    with _snapshot():
+        _verify(verifier, from_block, chunk_size, progress, result)
+    return result
+
+
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """Read the journal, its blocks and the app tables as of one moment.
+
+    Without a snapshot, entries appended while verify runs make the head,
+    the entries read and the replayed tables disagree, which verify would
+    report as tampering. PostgreSQL gets a read-only REPEATABLE READ
+    transaction. On SQLite a deferred transaction in WAL mode reads one
+    snapshot and lets writers go on.
+    """
+    if connection.in_atomic_block:
+        yield
+    elif connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                )
+            yield
+    elif connection.vendor == "sqlite":
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("COMMIT")
+    else:
+        yield
+
+
+def _verify(
+    verifier: Verifier,
+    from_block: int,
+    chunk_size: int,
+    progress: Progress | None,
+    result: VerifyResult,
+) -> None:
     try:
         state = _start(verifier, from_block, result)
         total = Entry.objects.count()
@@ -70,7 +115,6 @@ def verify_ledger(
         _finish(state, total)
     except Broken as problem:
         result.problems.append(str(problem))
-    return result
 
 
 def _start(verifier: Verifier, from_block: int, result: VerifyResult) -> _State:
