@@ -121,7 +121,7 @@ def test_other_kelurahan_is_403(api, elsewhere):
     assert response.status_code == 403
     assert response.json()["error"] == {
         "code": "forbidden",
-        "message": "Your account works on Kelurahan Pasar Usang only.",
+        "message": "Your work area is Kelurahan Pasar Usang only.",
         "field": "kelurahan_code",
     }
 

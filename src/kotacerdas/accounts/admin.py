@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from kotacerdas.accounts.api_auth import create_api_token, revoke_api_token
 from kotacerdas.accounts.audit import audit_actor
@@ -112,4 +113,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
             revoke_api_token(token, actor=request.user)  # type: ignore[arg-type]
             for token in queryset
         )
-        self.message_user(request, _("Revoked %(count)d tokens.") % {"count": revoked})
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d token.", "Revoked %(count)d tokens.", revoked)
+            % {"count": revoked},
+        )

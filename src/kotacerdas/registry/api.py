@@ -208,7 +208,7 @@ def _outside(request: HttpRequest) -> Reply:
     own = request.user.kelurahan  # type: ignore[union-attr]
     area = own.name if own else ""
     return _forbidden(
-        _("Your account works on Kelurahan %(area)s only.") % {"area": area},
+        _("Your work area is Kelurahan %(area)s only.") % {"area": area},
         "kelurahan_code",
     )
 

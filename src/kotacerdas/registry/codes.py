@@ -124,7 +124,8 @@ def clean_nik(value: str) -> NikInfo:
         raise InvalidCode(
             "nik",
             _(
-                "Digits 7 to 12 of a NIK are the birth date (DDMMYY, women's day plus 40)."
+                "Digits 7 to 12 of this NIK are not a valid birth date "
+                "(DDMMYY, with 40 added to the day for women)."
             ),
         )
     birth = _nik_birth_date(digits)
@@ -180,7 +181,8 @@ def clean_kk(value: str) -> str:
     day, month, year = int(digits[6:8]), int(digits[8:10]), int(digits[10:12])
     if not any(_real_date(century + year, month, day) for century in (1900, 2000)):
         raise InvalidCode(
-            "kk_number", _("Digits 7 to 12 of a KK number are its issue date (DDMMYY).")
+            "kk_number",
+            _("Digits 7 to 12 of this KK number are not a valid issue date (DDMMYY)."),
         )
     return digits
 

@@ -264,7 +264,10 @@ def clean_building(
         clean.warnings.append(
             FieldError(
                 "pln_va",
-                _("Without the PLN connection the household levy class cannot be set."),
+                _(
+                    "Enter the PLN connection (VA) from the electricity meter: "
+                    "without it the household levy class cannot be set."
+                ),
             )
         )
     return clean
