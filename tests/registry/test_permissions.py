@@ -1,7 +1,7 @@
 """The persona and permission matrix for every registry page and API operation.
 
 The matrix names, for each URL of the `registry` namespace and each operation
-under /api/registry, the personas that get through. Every other signed-in
+under /api/registry and /api/plates, the personas that get through. Every other signed-in
 persona must get 403, and an anonymous visitor the login page (pages) or 401
 (API). The first tests fail when a URL or an operation has no row, so a new
 page cannot ship without its expectations. They also fail when a row names a
@@ -51,6 +51,7 @@ class Row:
 
     allowed: set[str]
     ok: int = 200
+    public: bool = False  # anonymous callers get `ok` too
     method: str = "get"
     data: dict[str, str] = field(default_factory=dict)
     anonymous: str = LOGIN
@@ -247,6 +248,7 @@ class Operation:
 
     allowed: set[str]
     ok: int = 200
+    public: bool = False  # anonymous callers get `ok` too
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -262,6 +264,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/registry/buildings/{building_id}/households"): Operation(
         REGISTRY_EDIT, ok=422
     ),
+    # Phones check plates offline with these keys, and anyone may ask whether
+    # a plate is genuine; the answer holds no personal data.
+    ("GET", "/api/plates/keys"): Operation(set(PERSONAS), public=True),
+    ("POST", "/api/plates/verify"): Operation(set(PERSONAS), ok=422, public=True),
 }
 
 
@@ -270,7 +276,7 @@ def registry_operations() -> set[tuple[str, str]]:
     return {
         (method.upper(), path)
         for path, operations in paths.items()
-        if path.startswith("/api/registry/")
+        if path.startswith(("/api/registry/", "/api/plates/"))
         for method in operations
     }
 
@@ -292,7 +298,7 @@ def test_api_matrix(method, path, personas, objects):
     for persona in PERSONAS:
         client = client_for(persona, personas)
         response = client.generic(method, url, "{}", content_type="application/json")
-        if persona == "anonymous":
+        if persona == "anonymous" and not operation.public:
             expected = 401
         else:
             expected = operation.ok if persona in operation.allowed else 403
