@@ -871,3 +871,31 @@ def test_command_rejects_a_wrong_file(city, tmp_path):
         run_command(str(path))
 
     assert str(caught.value) == "Upload a .csv or .xlsx file; data.pdf is not one."
+
+
+def test_kept_xlsx_rows_read_back_alike(city, tmp_path):
+    cells: list[object] = list(row(1).values())
+    cells[HEADERS.index("rt")] = datetime(2024, 3, 1)
+    other: list[object] = list(row(2).values())
+    other[HEADERS.index("daya_listrik_va")] = 2200.0
+    other[HEADERS.index("lintang")] = -0.4651
+    path = write_xlsx(tmp_path / "data.xlsx", [cells, other])
+    kept = tmp_path / "rows.jsonl"
+
+    checked = check(path, "xlsx", keep_rows_at=kept)
+    imported = check(kept, "rows", write=True)
+
+    assert problems(checked) == problems(imported) == {(2, "rt")}
+    assert imported.read_as == checked.read_as == "XLSX, Sheet"
+    assert Building.objects.get(external_ref="PU-0002").pln_va == 2200
+
+
+def test_stopped_check_keeps_no_rows(city, tmp_path, monkeypatch):
+    monkeypatch.setattr(import_files, "MAX_ROWS", 1)
+    path = write_xlsx(tmp_path / "data.xlsx", [list(row(n).values()) for n in (1, 2)])
+    kept = tmp_path / "rows.jsonl"
+
+    with pytest.raises(FileRejected):
+        check(path, "xlsx", keep_rows_at=kept)
+
+    assert list(tmp_path.iterdir()) == [path]

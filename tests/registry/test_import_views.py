@@ -199,7 +199,7 @@ def test_unreadable_file_is_reported(officer):
     assert "Upload another file" in text(officer.get(batch_url(batch)))
 
 
-def test_xlsx_upload_is_checked(officer, tmp_path):
+def test_xlsx_upload_is_checked_and_imported(officer):
     workbook = openpyxl.Workbook()
     workbook.active.append(HEADERS)
     workbook.active.append(list(row(1).values()))
@@ -211,6 +211,13 @@ def test_xlsx_upload_is_checked(officer, tmp_path):
     batch = only_batch()
     assert (batch.file_format, batch.status) == ("xlsx", ImportBatch.Status.VALIDATED)
     assert batch.new_row_count == 1
+    assert import_batches.kept_rows_path(batch).exists()
+
+    officer.post(batch_url(batch, "import_run"), {"mode": "all"})
+
+    assert Building.objects.count() == 1
+    assert not import_batches.kept_rows_path(batch).exists()
+    assert not import_batches.stored_path(batch).exists()
 
 
 def test_other_officers_cannot_see_an_import(officer, city):

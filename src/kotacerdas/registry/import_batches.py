@@ -49,6 +49,16 @@ def stored_path(batch: ImportBatch) -> Path:
     return import_dir() / f"{batch.pk}.{batch.file_format}"
 
 
+def kept_rows_path(batch: ImportBatch) -> Path:
+    """Where checking an XLSX file keeps its rows for the import to read."""
+    return import_dir() / f"{batch.pk}.rows.jsonl"
+
+
+def delete_files(batch: ImportBatch) -> None:
+    stored_path(batch).unlink(missing_ok=True)
+    kept_rows_path(batch).unlink(missing_ok=True)
+
+
 def receive_upload(upload: UploadedFile, user: Any) -> ImportBatch:
     """Store an uploaded file and create its batch; raise FileRejected if unfit."""
     name, file_format = _accepted(upload)
@@ -101,7 +111,7 @@ def discard_unused_files() -> None:
         heartbeat_at__lt=timezone.now() - KEEP_UNUSED_FILES,
     )
     for batch in old:
-        stored_path(batch).unlink(missing_ok=True)
+        delete_files(batch)
     old.update(
         status=ImportBatch.Status.FAILED,
         failure=_("The file was deleted after a day without import; upload it again."),
@@ -163,6 +173,7 @@ def check_batch(batch_id: uuid.UUID, language: str) -> None:
                 batch.file_format,
                 scope=batch.kelurahan,
                 progress=_recorder(batch_id),
+                keep_rows_at=kept_rows_path(batch),
             )
         except FileRejected as error:
             logger.info("import %s rejected: file not readable", batch_id)
@@ -215,10 +226,13 @@ def import_batch(batch_id: uuid.UUID, language: str) -> None:
         batch = ImportBatch.objects.select_related("kelurahan", "created_by").get(
             pk=batch_id
         )
+        path, file_format = kept_rows_path(batch), "rows"
+        if not path.exists():
+            path, file_format = stored_path(batch), batch.file_format
         try:
             outcome = process_file(
-                stored_path(batch),
-                batch.file_format,
+                path,
+                file_format,
                 scope=batch.kelurahan,
                 write=True,
                 actor=batch.created_by,
@@ -236,7 +250,7 @@ def import_batch(batch_id: uuid.UUID, language: str) -> None:
             finished_at=timezone.now(),
             **_outcome_fields(outcome),
         )
-        stored_path(batch).unlink(missing_ok=True)
+        delete_files(batch)
         logger.info(
             "import %s imported %s rows",
             batch_id,
@@ -259,4 +273,4 @@ def _stop(batch: ImportBatch, status: str, failure: str) -> None:
         heartbeat_at=timezone.now(),
     )
     if status == ImportBatch.Status.REJECTED:
-        stored_path(batch).unlink(missing_ok=True)
+        delete_files(batch)

@@ -10,12 +10,15 @@ Windows-1252 text, `;` separators). It reads nothing from the database.
 
 import codecs
 import csv
+import dataclasses
 import io
+import json
+import os
 import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -401,6 +404,7 @@ class Sheet:
     rows: Iterator[tuple[int, tuple[Any, ...]]]
     rows_estimated: int | None
     read_as: str
+    header: list[Any]
     close: Callable[[], None] = lambda: None
 
 
@@ -456,6 +460,7 @@ def open_csv(data: bytes) -> Sheet:
         ((number, tuple(cells)) for number, cells in enumerate(reader, start=2)),
         max(text.count("\n") - 1, 0),
         f"CSV, {encoding}, {shown}",
+        list(header),
     )
 
 
@@ -485,6 +490,7 @@ def open_xlsx(path: Path) -> Sheet:
             ((number, cells) for number, cells in enumerate(rows, start=2)),
             estimate,
             f"XLSX, {worksheet.title}",
+            list(header),
             workbook.close,
         )
     workbook.close()
@@ -492,9 +498,86 @@ def open_xlsx(path: Path) -> Sheet:
 
 
 def open_sheet(path: Path, file_format: str) -> Sheet:
+    """Open a "csv" or "xlsx" file, or rows kept by `keep_rows` ("rows")."""
     if file_format == "xlsx":
         return open_xlsx(path)
+    if file_format == "rows":
+        return open_kept_rows(path)
     return open_csv(path.read_bytes())
+
+
+# Reading an XLSX file is the slowest step of a large import, because openpyxl
+# parses the XML of every cell. So checking keeps the cells it read in a
+# JSON-lines file, and importing reads them back from there.
+
+
+def keep_rows(sheet: Sheet, path: Path) -> Sheet:
+    """Return the sheet with its rows also written, as read, to `path`.
+
+    The file appears under `path` only once every row has been read, so a
+    check that stopped early leaves no partial copy to import from.
+    """
+    partial = path.with_name(path.name + ".partial")
+    file = partial.open("w", encoding="utf-8")
+    os.fchmod(file.fileno(), 0o600)
+    head = {
+        "read_as": sheet.read_as,
+        "rows_estimated": sheet.rows_estimated,
+        "header": [_encode(cell) for cell in sheet.header],
+    }
+    file.write(json.dumps(head) + "\n")
+
+    def rows() -> Iterator[tuple[int, tuple[Any, ...]]]:
+        for number, cells in sheet.rows:
+            file.write(json.dumps([number, *map(_encode, cells)]) + "\n")
+            yield number, cells
+        file.close()
+        partial.replace(path)
+
+    def close() -> None:
+        file.close()
+        partial.unlink(missing_ok=True)
+        sheet.close()
+
+    return dataclasses.replace(sheet, rows=rows(), close=close)
+
+
+def open_kept_rows(path: Path) -> Sheet:
+    file = path.open(encoding="utf-8")
+    head = json.loads(file.readline())
+    header = [_decode(cell) for cell in head["header"]]
+    rows = ((row[0], tuple(map(_decode, row[1:]))) for row in map(json.loads, file))
+    return Sheet(
+        map_headers(header),
+        rows,
+        head["rows_estimated"],
+        head["read_as"],
+        header,
+        file.close,
+    )
+
+
+def _encode(value: Any) -> Any:
+    # Dates and times are kept with their type, because a cell Excel turned
+    # into a date is reported as such.
+    if isinstance(value, datetime | date | time):
+        return {type(value).__name__: value.isoformat()}
+    if isinstance(value, timedelta):
+        return {"timedelta": value.total_seconds()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    [(kind, text)] = value.items()
+    if kind == "timedelta":
+        return timedelta(seconds=text)
+    if kind == "datetime":
+        return datetime.fromisoformat(text)
+    if kind == "date":
+        return date.fromisoformat(text)
+    return time.fromisoformat(text)
 
 
 def chunks(sheet: Sheet) -> Iterator[list[tuple[int, tuple[Any, ...]]]]:
@@ -521,7 +604,7 @@ def cell_text(value: Any, kind: str) -> str:
     """Return a cell as clean text, undoing what Excel does to numbers, or raise CellInvalid."""
     if value is None:
         return ""
-    if isinstance(value, datetime | date | time):
+    if isinstance(value, datetime | date | time | timedelta):
         raise CellInvalid(
             _(
                 "Excel turned this cell into a date or time; format the column as Text and type the value again."

@@ -38,6 +38,7 @@ from kotacerdas.registry.import_files import (
     cell_text,
     chunks,
     comparable,
+    keep_rows,
     open_sheet,
     word_key,
 )
@@ -687,14 +688,19 @@ def process_file(
     write: bool = False,
     actor: Any = None,
     progress: Progress | None = None,
+    keep_rows_at: Path | None = None,
 ) -> Outcome:
     """Check every row of a file and, with `write`, import the valid ones.
 
     Importing commits chunk by chunk, each chunk checked again inside its
     transaction; rows that turned invalid since an earlier check are
-    reported, not written. Raises FileRejected when the file cannot be read.
+    reported, not written. With `keep_rows_at`, the rows of an XLSX file are
+    kept there for a later run to open as file format "rows". Raises
+    FileRejected when the file cannot be read.
     """
     sheet = open_sheet(path, file_format)
+    if keep_rows_at is not None and file_format == "xlsx":
+        sheet = keep_rows(sheet, keep_rows_at)
     checker = RowChecker(sheet.headers, scope)
     outcome = Outcome(read_as=sheet.read_as, unknown_columns=sheet.headers.unknown)
     try:

@@ -1,3 +1,4 @@
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -46,32 +47,25 @@ class Command(BaseCommand):
         user = self._user(options["user"])
         scope = user.kelurahan if user else None
 
-        try:
-            if options["dry_run"] or not options["only_valid"]:
-                checked = process_file(
-                    path, file_format, scope=scope, progress=self._progress("checking")
+        with tempfile.TemporaryDirectory(prefix="kotacerdas-import-") as directory:
+            kept = Path(directory) / "rows.jsonl"
+            try:
+                if options["dry_run"] or not options["only_valid"]:
+                    self._check(path, file_format, scope, kept, options["dry_run"])
+                    if options["dry_run"]:
+                        return
+                    if kept.exists():
+                        path, file_format = kept, "rows"
+                imported = process_file(
+                    path,
+                    file_format,
+                    scope=scope,
+                    write=True,
+                    actor=user,
+                    progress=self._progress("importing"),
                 )
-                self._report(checked)
-                if options["dry_run"]:
-                    self.stdout.write(f"{checked.new_rows} rows would be imported")
-                    if checked.error_rows:
-                        raise CommandError(f"{checked.error_rows} rows have errors")
-                    return
-                if checked.error_rows:
-                    raise CommandError(
-                        f"{checked.error_rows} rows have errors, so nothing was "
-                        "imported; fix them, or import the others with --only-valid"
-                    )
-            imported = process_file(
-                path,
-                file_format,
-                scope=scope,
-                write=True,
-                actor=user,
-                progress=self._progress("importing"),
-            )
-        except FileRejected as rejected:
-            raise CommandError(rejected.message) from None
+            except FileRejected as rejected:
+                raise CommandError(rejected.message) from None
         if options["only_valid"]:
             self._report(imported)
         self.stdout.write(
@@ -80,6 +74,28 @@ class Command(BaseCommand):
             f"{imported.present_rows} rows already registered, "
             f"{imported.error_rows} rows with errors not imported"
         )
+
+    def _check(
+        self, path: Path, file_format: str, scope: Any, kept: Path, dry_run: bool
+    ) -> None:
+        """Check every row and report; raise CommandError when a row has an error."""
+        checked = process_file(
+            path,
+            file_format,
+            scope=scope,
+            progress=self._progress("checking"),
+            keep_rows_at=kept,
+        )
+        self._report(checked)
+        if dry_run:
+            self.stdout.write(f"{checked.new_rows} rows would be imported")
+            if checked.error_rows:
+                raise CommandError(f"{checked.error_rows} rows have errors")
+        elif checked.error_rows:
+            raise CommandError(
+                f"{checked.error_rows} rows have errors, so nothing was "
+                "imported; fix them, or import the others with --only-valid"
+            )
 
     def _user(self, username: str) -> User | None:
         if not username:
