@@ -306,6 +306,19 @@ def test_problem_list_downloads(officer):
     ).status_code == (404)
 
 
+def test_problem_list_holds_no_formulas(officer):
+    headers = ["=ref" if h == "ref" else h for h in HEADERS]
+    rows = [{**row(1, rw="nol"), "=ref": "PU-0001"}, {**row(2), "=ref": ""}]
+    upload(officer, csv_bytes(rows, headers=headers))
+    batch = only_batch()
+
+    as_xlsx = officer.get(batch_url(batch, "import_problems", file_format="xlsx"))
+
+    sheet = openpyxl.load_workbook(io.BytesIO(as_xlsx.content)).active
+    assert [cell.value for cell in sheet["B"]][1:] == ["rw", "'=ref"]
+    assert sheet["B3"].data_type == "s"
+
+
 def test_templates_download(officer, tmp_path):
     as_csv = officer.get(reverse("registry:import_template", args=["csv"]))
     as_xlsx = officer.get(reverse("registry:import_template", args=["xlsx"]))

@@ -198,6 +198,7 @@ def import_template(request: HttpRequest, file_format: str) -> HttpResponse:
 def _spreadsheet(
     file_format: str, name: str, headers: list[str], rows: list[list[Any]]
 ) -> HttpResponse:
+    rows = [[_inert(value) for value in row] for row in rows]
     if file_format == "xlsx":
         workbook = openpyxl.Workbook()
         sheet = workbook.active
@@ -217,6 +218,13 @@ def _spreadsheet(
     )
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
+
+
+def _inert(value: Any) -> Any:
+    """Keep text that came from an uploaded file from opening as a formula."""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@")):
+        return "'" + value
+    return value
 
 
 def _workbook_response(workbook: openpyxl.Workbook, name: str) -> HttpResponse:
