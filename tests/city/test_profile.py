@@ -27,7 +27,19 @@ def test_load_creates_city_and_areas():
     assert city.code == "13.74"
     assert city.center_lat == Decimal("-0.472500")
     assert city.boundary["type"] == "Polygon"
-    assert city.settings == {"tariffs": {}, "limits": {}}
+    assert city.settings["plate_prefix"] == "PPJ"
+    assert city.settings["limits"] == {}
+    household_classes = [
+        (row["code"], row["monthly"])
+        for row in city.settings["tariffs"]["levy_classes"]
+        if row["uses"] == ["house"]
+    ]
+    assert household_classes == [
+        ("RT-I", 5000),
+        ("RT-II", 7500),
+        ("RT-III", 9000),
+        ("RT-IV", 22000),
+    ]
     assert Area.objects.filter(level="kecamatan").count() == 2
     assert Area.objects.filter(level="kelurahan").count() == 16
 
