@@ -17,6 +17,7 @@ from kotacerdas.registry.services import (
     add_member,
     change_building,
     change_member,
+    clean_building,
     find_household_by_kk,
     find_member_by_nik,
     household_kk,
@@ -213,3 +214,47 @@ def test_journal_bodies_hold_no_identity_numbers(household):
 
 def test_plate_codes_start_with_the_city_prefix(building):
     assert building.plate_code.startswith("PPJ-B-")
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("1300", 1300), ("1.300", 1300), ("1,300", 1300), (1300.0, 1300)],
+)
+def test_whole_numbers_accept_thousands_separators(city, typed, expected):
+    assert clean_building(building_input(pln_va=typed)).pln_va == expected
+
+
+@pytest.mark.parametrize("typed", ["12.5", "12,5", "1.30", "seribu"])
+def test_a_fraction_is_not_a_whole_number(city, typed):
+    with pytest.raises(RegistryInvalid) as caught:
+        clean_building(building_input(floor_area_m2=typed))
+    assert [e.field for e in caught.value.errors] == ["floor_area_m2"]
+
+
+def test_a_point_outside_the_city_is_refused(city):
+    with pytest.raises(RegistryInvalid) as caught:
+        clean_building(building_input(lat="5", lng="100.4"))
+    [error] = caught.value.errors
+    assert error.field == "lat"
+    assert "outside Kota Padang Panjang" in error.message
+
+
+def test_a_point_in_another_kelurahan_warns(city):
+    # Inside Kampung Manggis, registered as Pasar Usang.
+    clean = clean_building(building_input(lat="-0.4780", lng="100.3824"))
+    assert [w.field for w in clean.warnings] == ["lat"]
+    assert "Pasar Usang" in clean.warnings[0].message
+
+
+def test_a_point_in_its_own_kelurahan_has_no_warning(city):
+    assert clean_building(building_input()).warnings == []
+
+
+def test_relation_error_lists_labels_not_codes(building):
+    with pytest.raises(RegistryInvalid) as caught:
+        register_household(building, KK_NUMBER, [MemberInput("Ani", HEAD_NIK, "boss")])
+    message = next(
+        e.message for e in caught.value.errors if e.field.endswith("relation")
+    )
+    assert "Head of household" in message
+    assert "child_in_law" not in message

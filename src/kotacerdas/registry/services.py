@@ -9,6 +9,7 @@ transaction. Nothing here logs or journals personal data.
 
 import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -45,6 +46,7 @@ from kotacerdas.registry.events import (
     PlateIssued,
     PlateRevoked,
 )
+from kotacerdas.registry.geometry import place_point
 from kotacerdas.registry.levy import levy_class_for, plate_prefix
 from kotacerdas.registry.models import Building, Household, Member, Plate, Residence
 from kotacerdas.registry.plates import sign_plate
@@ -125,9 +127,8 @@ def _int_or_error(
         if required:
             errors.append(FieldError(name, _("This field is required.")))
         return None
-    try:
-        number = int(str(value).strip().replace(".", "").replace(",", ""))
-    except ValueError:
+    number = _whole_number(value)
+    if number is None:
         errors.append(FieldError(name, _("Enter a whole number, such as 1300.")))
         return None
     if not low <= number <= high:
@@ -142,15 +143,45 @@ def _int_or_error(
     return number
 
 
+THOUSANDS = re.compile(r"^\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*$")
+
+
+def _whole_number(value: Any) -> int | None:
+    """Read 1300, "1300", "1.300" or "1,300" (thousands) and 1300.0 from Excel.
+
+    A decimal fraction such as "12.5" is not a whole number and returns None.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if THOUSANDS.match(text):
+        return int(re.sub(r"[.,]", "", text))
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number != number.to_integral_value():
+        return None
+    return int(number)
+
+
 def _coordinate(
-    value: Any, name: str, limit: int, errors: list[FieldError]
+    value: Any, name: str, limit: int, example: str, errors: list[FieldError]
 ) -> Decimal | None:
     if value in (None, ""):
         return None
     try:
         number = Decimal(str(value).strip().replace(",", "."))
     except InvalidOperation:
-        errors.append(FieldError(name, _("Enter a decimal number, such as -0.4725.")))
+        errors.append(
+            FieldError(
+                name,
+                _("Enter a decimal number, such as %(example)s.")
+                % {"example": example},
+            )
+        )
         return None
     if not number.is_finite() or abs(number) > limit:
         errors.append(
@@ -161,6 +192,11 @@ def _coordinate(
         )
         return None
     return number.quantize(Decimal("0.000001"))
+
+
+def _labels(choices: Any) -> str:
+    """The translated labels of a choices class, for a "choose one of" message."""
+    return ", ".join(str(label) for label in choices.labels)
 
 
 def _unit_number(value: Any, name: str, errors: list[FieldError]) -> str:
@@ -203,8 +239,7 @@ def clean_building(
         errors.append(
             FieldError(
                 "use",
-                _("Choose one of: %(choices)s.")
-                % {"choices": ", ".join(Building.Use.values)},
+                _("Choose one of: %(choices)s.") % {"choices": _labels(Building.Use)},
             )
         )
     if data.status not in Building.Status.values:
@@ -212,11 +247,11 @@ def clean_building(
             FieldError(
                 "status",
                 _("Choose one of: %(choices)s.")
-                % {"choices": ", ".join(Building.Status.values)},
+                % {"choices": _labels(Building.Status)},
             )
         )
-    lat = _coordinate(data.lat, "lat", 90, errors)
-    lng = _coordinate(data.lng, "lng", 180, errors)
+    lat = _coordinate(data.lat, "lat", 90, "-0.4725", errors)
+    lng = _coordinate(data.lng, "lng", 180, "100.4023", errors)
     if (lat is None) != (lng is None) and not any(
         e.field in ("lat", "lng") for e in errors
     ):
@@ -243,6 +278,20 @@ def clean_building(
                 "external_ref", _("Shorten the reference to 60 characters or fewer.")
             )
         )
+    in_kelurahan = True
+    if kelurahan is not None and lat is not None and lng is not None:
+        in_city, in_kelurahan = place_point(kelurahan, lat, lng)
+        if not in_city:
+            errors.append(
+                FieldError(
+                    "lat",
+                    _(
+                        "This point is outside %(city)s; check the latitude and "
+                        "longitude (the city centre is -0.4725, 100.4023)."
+                    )
+                    % {"city": kelurahan.city.name},
+                )
+            )
     if errors:
         raise RegistryInvalid(errors)
     assert kelurahan is not None and floors is not None
@@ -260,6 +309,17 @@ def clean_building(
         data.status,
         external_ref,
     )
+    if not in_kelurahan:
+        clean.warnings.append(
+            FieldError(
+                "lat",
+                _(
+                    "This point lies outside Kelurahan %(name)s on the map; "
+                    "check the location or the kelurahan."
+                )
+                % {"name": kelurahan.name},
+            )
+        )
     if data.use == Building.Use.HOUSE and va is None:
         clean.warnings.append(
             FieldError(
@@ -665,7 +725,7 @@ def clean_member(data: MemberInput, prefix: str = "") -> CleanMember:
             FieldError(
                 prefix + "relation",
                 _("Choose one of: %(choices)s.")
-                % {"choices": ", ".join(Member.Relation.values)},
+                % {"choices": _labels(Member.Relation)},
             )
         )
     phone = "".join(ch for ch in str(data.phone or "") if ch.isdigit() or ch == "+")
