@@ -209,7 +209,7 @@ def test_sheet_over_the_cap_is_refused(signed_in, street, monkeypatch):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({}, "Choose a kelurahan, or list the building numbers to print."),
+        ({}, "Choose a kelurahan, or list the buildings or plate codes to print."),
         (
             {"kelurahan": "13.74.09.1001"},
             "Kelurahan: choose a kelurahan of this city from the list.",
@@ -224,7 +224,7 @@ def test_sheet_over_the_cap_is_refused(signed_in, street, monkeypatch):
         ),
         (
             {"ids": "12;x"},
-            "Building numbers: separate whole numbers with commas, such as 12,15,31.",
+            "Buildings: x is neither a building number nor a plate code",
         ),
         (
             {"kelurahan": "13.74.02.1002", "rw": "9"},
@@ -239,6 +239,21 @@ def test_bad_sheet_choice_says_how_to_fix(signed_in, street, query, message):
 
     assert response.status_code == 400
     assert message in response.content.decode()
+
+
+def test_sheet_takes_plate_codes(signed_in, street):
+    client = signed_in("registry_officer")
+    wanted = street[:2]
+    typed = f"{wanted[0].plate_code.lower()}, {wanted[1].pk}"
+
+    response = client.get(reverse("registry:plate_sheet"), {"ids": typed})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    printed = set(
+        Plate.objects.filter(printed_at__isnull=False).values_list("code", flat=True)
+    )
+    assert printed == {building.plate_code for building in wanted}
 
 
 def test_kelurahan_staff_print_only_their_area(signed_in, city):

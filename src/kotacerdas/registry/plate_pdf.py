@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import zxingcpp
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -28,6 +28,7 @@ from PIL import Image
 from kotacerdas.city.codes import InvalidAreaCode, normalize_code
 from kotacerdas.city.models import Area
 from kotacerdas.registry import services
+from kotacerdas.registry.codes import InvalidCode, normalize_plate_code
 from kotacerdas.registry.models import Building, Plate
 from kotacerdas.registry.plates import plate_url
 
@@ -247,7 +248,9 @@ def _selected_buildings(user: object, query: dict[str, str]) -> QuerySet[Buildin
     rw, rt = query.get("rw", "").strip(), query.get("rt", "").strip()
     ids_text = query.get("ids", "").strip()
     if not kelurahan_code and not ids_text:
-        errors.append(_("Choose a kelurahan, or list the building numbers to print."))
+        errors.append(
+            _("Choose a kelurahan, or list the buildings or plate codes to print.")
+        )
 
     if kelurahan_code:
         try:
@@ -274,29 +277,41 @@ def _selected_buildings(user: object, query: dict[str, str]) -> QuerySet[Buildin
         )
 
     if ids_text:
-        ids = _building_ids(ids_text, errors)
-        if ids:
-            buildings = buildings.filter(pk__in=ids)
+        ids, codes = _building_refs(ids_text, errors)
+        if ids or codes:
+            buildings = buildings.filter(Q(pk__in=ids) | Q(plate_code__in=codes))
     if errors:
         raise SelectionInvalid(errors)
     return buildings
 
 
-def _building_ids(text: str, errors: list[str]) -> list[int]:
-    parts = [part.strip() for part in text.replace(" ", ",").split(",")]
+def _building_refs(text: str, errors: list[str]) -> tuple[list[int], list[str]]:
+    """Split a typed list into building numbers and plate codes."""
+    parts = [part.strip() for part in text.replace(";", ",").split(",")]
     parts = [part for part in parts if part]
-    if not all(part.isdigit() for part in parts):
-        errors.append(
-            _("Building numbers: separate whole numbers with commas, such as 12,15,31.")
-        )
-        return []
     if len(parts) > MAX_PLATES_PER_SHEET:
         errors.append(
-            _("Building numbers: list at most %(max)s buildings at a time.")
+            _("Buildings: list at most %(max)s buildings at a time.")
             % {"max": MAX_PLATES_PER_SHEET}
         )
-        return []
-    return [int(part) for part in parts]
+        return [], []
+    ids: list[int] = []
+    codes: list[str] = []
+    for part in parts:
+        if part.isdigit():
+            ids.append(int(part))
+            continue
+        try:
+            codes.append(normalize_plate_code(part))
+        except InvalidCode:
+            errors.append(
+                _(
+                    "Buildings: %(value)s is neither a building number nor a plate "
+                    "code; separate them with commas, such as 12, PPJ-B-7F3K9Q-C."
+                )
+                % {"value": part}
+            )
+    return ids, codes
 
 
 def _pdf_response(content: bytes, filename: str) -> HttpResponse:
