@@ -32,3 +32,11 @@ def test_session_write_without_csrf_gets_403_in_error_shape(personas):
     error = response.json()["error"]
     assert error["code"] == "forbidden"
     assert "CSRF" in error["message"]
+
+
+def test_invalid_body_names_the_field_as_sent(city):
+    response = Client().post(
+        "/api/plates/verify", {"txt": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "text"

@@ -1,5 +1,7 @@
 """The JSON API: one Ninja instance, a router per app, OpenAPI at /api/docs."""
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -57,10 +59,24 @@ def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     )
 
 
+def _field_path(location: Any) -> list[str]:
+    """Name the field as the caller sent it: ("body", "body", "text") is "text".
+
+    Ninja prefixes where the value came from (body, query, path) and, for a
+    body, the name of the view's body parameter.
+    """
+    parts = [str(part) for part in location]
+    if parts[:1] == ["body"] and len(parts) > 2:
+        return parts[2:]
+    if parts[:1] and parts[0] in ("query", "path", "header", "cookie", "form", "file"):
+        return parts[1:] or parts
+    return parts
+
+
 @api.exception_handler(NinjaValidationError)
 def validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
     first = error.errors[0] if error.errors else {}
-    location = ".".join(str(part) for part in first.get("loc", ()))
+    location = ".".join(_field_path(first.get("loc", ())))
     body = error_body(
         "invalid", str(first.get("msg", "invalid request")), location or None
     )

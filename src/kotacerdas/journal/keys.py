@@ -36,7 +36,7 @@ def create_signing_key(path: Path) -> bool:
         return False
     with os.fdopen(descriptor, "wb") as file:
         file.write(pem)
-    logger.info("created node signing key at %s", path)
+    logger.info("created Ed25519 signing key at %s", path)
     return True
 
 

@@ -194,6 +194,13 @@
     try {
       resultPanel.innerHTML = await askServer(text);
       statusLine.textContent = "";
+      // The server's verdict (revoked, unknown) outranks "genuine signature":
+      // a revoked plate was really signed, but a collector must not read the
+      // green line as "valid".
+      var verdict = resultPanel.querySelector("[data-testid=scan-message]");
+      if (verdict && verdict.classList.contains("bad")) {
+        offlineLine.hidden = true;
+      }
     } catch (error) {
       statusLine.textContent = texts.offline;
     }
