@@ -50,7 +50,9 @@ def test_registry_officer_sees_kelurahan(live_server, demo_city, browser_page):
 
     sign_in(page, live_server.url, "registry", settings.KOTACERDAS_DEMO_PASSWORD)
 
-    expect(page.get_by_role("heading", level=2)).to_have_text("Petugas registrasi")
+    expect(
+        page.get_by_role("heading", level=2, name="Petugas registrasi")
+    ).to_be_visible()
     expect(
         page.get_by_text("Wilayah kerja Anda: Kelurahan Pasar Usang")
     ).to_be_visible()
