@@ -39,6 +39,7 @@ from kotacerdas.registry.services import (
     clean_building,
     household_state,
     member_state,
+    new_building,
 )
 
 
@@ -80,21 +81,11 @@ def register_buildings(
                 (c for c in classes if c.matches(clean.use, clean.pln_va)), None
             )
             buildings.append(
-                Building(
-                    plate_code=code,
-                    kelurahan=clean.kelurahan,
-                    unit=units.get(clean.kelurahan, clean.rw, clean.rt),
-                    street_address=clean.street_address,
-                    lat=clean.lat,
-                    lng=clean.lng,
-                    use=clean.use,
-                    floors=clean.floors,
-                    floor_area_m2=clean.floor_area_m2,
-                    pln_va=clean.pln_va,
-                    levy_class=levy.code if levy else "",
-                    status=clean.status,
-                    external_ref=clean.external_ref,
-                    details_salt=secrets.token_bytes(16),
+                new_building(
+                    clean,
+                    units.get(clean.kelurahan, clean.rw, clean.rt),
+                    code,
+                    levy.code if levy else "",
                 )
             )
         Building.objects.bulk_create(buildings, batch_size=1000)

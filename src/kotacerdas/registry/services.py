@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kotacerdas.city.codes import InvalidAreaCode, normalize_code
-from kotacerdas.city.models import Area
+from kotacerdas.city.models import Area, NeighbourhoodUnit
 from kotacerdas.city.services import get_or_create_unit
 from kotacerdas.journal import services as journal
 from kotacerdas.registry import pii
@@ -386,27 +386,36 @@ def building_state(building: Building) -> dict[str, Any]:
     }
 
 
+def new_building(
+    clean: CleanBuilding, unit: NeighbourhoodUnit, plate_code: str, levy_class: str
+) -> Building:
+    """Return an unsaved building row for validated values, with a fresh salt."""
+    return Building(
+        plate_code=plate_code,
+        kelurahan=clean.kelurahan,
+        unit=unit,
+        street_address=clean.street_address,
+        lat=clean.lat,
+        lng=clean.lng,
+        use=clean.use,
+        floors=clean.floors,
+        floor_area_m2=clean.floor_area_m2,
+        pln_va=clean.pln_va,
+        levy_class=levy_class,
+        status=clean.status,
+        external_ref=clean.external_ref,
+        details_salt=secrets.token_bytes(16),
+    )
+
+
 def register_building(data: BuildingInput, *, actor: Any = None) -> Building:
     """Validate and store a new building with its first plate; journal both."""
     clean = clean_building(data)
     with transaction.atomic():
         unit = get_or_create_unit(clean.kelurahan, clean.rw, clean.rt)
         levy = levy_class_for(clean.use, clean.pln_va, clean.kelurahan.city)
-        building = Building(
-            plate_code=_unused_plate_code(),
-            kelurahan=clean.kelurahan,
-            unit=unit,
-            street_address=clean.street_address,
-            lat=clean.lat,
-            lng=clean.lng,
-            use=clean.use,
-            floors=clean.floors,
-            floor_area_m2=clean.floor_area_m2,
-            pln_va=clean.pln_va,
-            levy_class=levy.code if levy else "",
-            status=clean.status,
-            external_ref=clean.external_ref,
-            details_salt=secrets.token_bytes(16),
+        building = new_building(
+            clean, unit, _unused_plate_code(), levy.code if levy else ""
         )
         try:
             with transaction.atomic():
