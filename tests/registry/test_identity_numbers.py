@@ -58,7 +58,8 @@ def test_any_text_is_either_a_nik_or_a_named_error(text):
         assert error.field == "nik"
         assert error.message
     else:
-        assert len(info.nik) == 16 and info.nik.isdigit()
+        assert len(info.nik) == 16
+        assert info.nik.isdigit()
 
 
 @pytest.mark.parametrize(

@@ -94,7 +94,8 @@ def test_nik_and_kk_are_stored_encrypted_and_found_by_index(household):
         assert HEAD_NIK not in index
     head = find_member_by_nik(HEAD_NIK)
     assert head is not None and head.full_name == "Siti Rahmah"
-    assert head.sex == "F" and head.birth_date.isoformat() == "1995-08-07"
+    assert head.sex == "F"
+    assert head.birth_date.isoformat() == "1995-08-07"
     assert member_nik(head, unmasked=False) == "1374********0001"
     assert member_nik(head, unmasked=True) == HEAD_NIK
     assert find_household_by_kk("1374 0201 0115 0003") == household

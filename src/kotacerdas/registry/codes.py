@@ -36,7 +36,7 @@ KNOWN_PROVINCES = frozenset(
 
 
 class InvalidCode(ValueError):
-    """A plate code, NIK or KK number is malformed; the message says how."""
+    """A plate code, NIK or KK number is malformed; the message explains the fix."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)

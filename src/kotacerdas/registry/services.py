@@ -195,7 +195,7 @@ def _coordinate(
 
 
 def _labels(choices: Any) -> str:
-    """The translated labels of a choices class, for a "choose one of" message."""
+    """Join the translated labels of a choices class for a "choose one of" message."""
     return ", ".join(str(label) for label in choices.labels)
 
 
@@ -367,7 +367,7 @@ def _building_details(building: Building) -> dict[str, Any]:
 
 
 def building_state(building: Building) -> dict[str, Any]:
-    """The journalled view of a building: codes and a hash of the rest."""
+    """Return the journalled view of a building: codes and a hash of the rest."""
     return {
         "building_id": building.pk,
         "plate_code": building.plate_code,
@@ -456,7 +456,7 @@ BUILDING_FIELDS = (
 
 
 def building_input(building: Building) -> BuildingInput:
-    """The current values of a building in input form, to apply changes to."""
+    """Return the current values of a building as input, to apply changes to."""
     return BuildingInput(
         kelurahan_code=building.kelurahan.code,
         rw=building.unit.rw,
