@@ -116,6 +116,7 @@ def read_profile(directory: Path) -> Profile:
         settings={
             "tariffs": config.get("tariffs", {}),
             "limits": config.get("limits", {}),
+            "wallet": config.get("wallet", {}),
             "plate_prefix": str(config.get("plate_prefix", "KC")).upper(),
         },
         boundary=boundaries.get(city_code),

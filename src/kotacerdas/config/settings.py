@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "kotacerdas.accounts",
     "kotacerdas.journal",
     "kotacerdas.registry",
+    "kotacerdas.wallet",
     "kotacerdas.demo",
 ]
 

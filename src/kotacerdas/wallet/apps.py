@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WalletConfig(AppConfig):
+    name = "kotacerdas.wallet"
+    label = "wallet"
+    verbose_name = _("Wallet and payments")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kotacerdas.journal.checks import register_checker
+        from kotacerdas.wallet import events  # noqa: F401  (declares event types)
+        from kotacerdas.wallet.checks import WalletChecker
+
+        register_checker("wallet", WalletChecker)

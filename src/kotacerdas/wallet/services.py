@@ -1,0 +1,864 @@
+"""The only write path to wallet balances: opening accounts and transfers.
+
+Every call runs in one transaction. It locks the accounts it touches in
+ascending id order (so two transfers between the same accounts cannot
+deadlock), checks the request against the accounts' flags, the e-money limits
+and the operating mode, updates the running totals, writes the transfer rows
+and appends one journal event per transfer last. The database's check
+constraints back each invariant a second time.
+
+A client-chosen id makes each submit idempotent: the same id with the same
+request returns the stored transfer; the same id with a different request is
+rejected. A rejected request stores nothing, so retrying it after the cause
+is fixed (a top-up arrived) can succeed.
+"""
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import rfc8785
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from kotacerdas.journal import services as journal
+from kotacerdas.journal.personal_data import PersonalDataError, reject_personal_data
+from kotacerdas.wallet import policy as wallet_policy
+from kotacerdas.wallet.events import AccountChanged, AccountOpened
+from kotacerdas.wallet.models import (
+    BALANCE_KINDS,
+    Account,
+    AccountKind,
+    AccountMonth,
+    AccountStatus,
+    Channel,
+    Phase,
+    Tier,
+    Transfer,
+    TransferKind,
+    TransferStatus,
+)
+from kotacerdas.wallet.numbers import new_reference, new_wallet_number
+
+logger = logging.getLogger(__name__)
+
+CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+MEMO_MAX = 64
+MAX_AMOUNT = 10**15
+SETTLEMENT_CODE = "settlement"
+FEES_CODE = "fees"
+
+
+class TransferRejected(Exception):
+    """A transfer request was not carried out; nothing was written.
+
+    `code` is stable for programs, `field` names the request field at fault
+    and `message` is for people, in the active language.
+    """
+
+    def __init__(self, code: str, field: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    id: str
+    debit: str
+    credit: str
+    amount: int
+    kind: str
+    channel: str = Channel.APP
+    pending: bool = False
+    timeout_s: int | None = None
+    memo: str = ""
+
+    def fingerprint(self, link_group: str) -> str:
+        body = asdict(self)
+        body.pop("id")
+        body["link_group"] = link_group
+        return hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+
+
+@dataclass
+class _Plan:
+    """Changes to the locked accounts, applied only when every check passed."""
+
+    accounts: dict[str, Account]
+    policy: wallet_policy.WalletPolicy
+    # Credits added this month per account id: the stored total when first
+    # read, and what this plan adds on top.
+    month_base: dict[int, int] = field(default_factory=dict)
+    months: dict[int, int] = field(default_factory=dict)
+    touched: set[int] = field(default_factory=set)
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def open_account(
+    kind: str,
+    *,
+    label: str = "",
+    code: str | None = None,
+    member: Any = None,
+    holder: Any = None,
+    tier: str | None = None,
+    actor: str | None = None,
+) -> Account:
+    """Open an account with a fresh wallet number and journal it.
+
+    Accounts that hold money owed to someone get "debits must not exceed
+    credits"; the settlement account gets the mirror flag, because the partner
+    bank cannot pay out more than was paid in.
+    """
+    if kind not in AccountKind.values:
+        raise ValueError(
+            f"account kind {kind!r} is invalid; use one of {AccountKind.values}"
+        )
+    if tier is None:
+        tier = (
+            Tier.REGISTERED
+            if member is not None or kind != AccountKind.CITIZEN
+            else Tier.UNREGISTERED
+        )
+    with transaction.atomic():
+        for _attempt in range(5):
+            number = new_wallet_number()
+            if not Account.objects.filter(number=number).exists():
+                break
+        account = Account.objects.create(
+            number=number,
+            kind=kind,
+            code=code,
+            label=label,
+            member=member,
+            holder=holder,
+            tier=tier,
+            debits_must_not_exceed_credits=kind in BALANCE_KINDS,
+            credits_must_not_exceed_debits=kind == AccountKind.SETTLEMENT,
+        )
+        journal.append("wallet.account.opened", _account_state(account), actor=actor)
+    logger.info("wallet account opened id=%s kind=%s", account.id, kind)
+    return account
+
+
+def system_account(code: str, kind: str, label: str) -> Account:
+    """Return the city account with this code, opening it on first use."""
+    found = Account.objects.filter(code=code).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return open_account(kind, code=code, label=label, actor="system")
+    except IntegrityError:
+        return Account.objects.get(code=code)
+
+
+def settlement_account() -> Account:
+    return system_account(SETTLEMENT_CODE, AccountKind.SETTLEMENT, "Settlement")
+
+
+def fees_account() -> Account:
+    return system_account(FEES_CODE, AccountKind.FEES, "Fees")
+
+
+def revenue_account(levy_type: str) -> Account:
+    """Return the city revenue account of one levy type (e.g. `waste_levy`)."""
+    return system_account(f"revenue:{levy_type}", AccountKind.REVENUE, levy_type)
+
+
+def find_account(number: str) -> Account | None:
+    return Account.objects.filter(number=number).first()
+
+
+def change_account(
+    account: Account,
+    *,
+    tier: str | None = None,
+    status: str | None = None,
+    member: Any = None,
+    actor: str | None = None,
+) -> Account:
+    """Change an account's tier, status or member, and journal the change."""
+    with transaction.atomic():
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        changed = []
+        if tier is not None and tier != locked.tier:
+            if tier not in Tier.values:
+                raise ValueError(f"tier {tier!r} is invalid")
+            locked.tier = tier
+            changed.append("tier")
+        if status is not None and status != locked.status:
+            if status not in AccountStatus.values:
+                raise ValueError(f"status {status!r} is invalid")
+            locked.status = status
+            changed.append("status")
+        if member is not None and member.pk != locked.member_id:
+            locked.member = member
+            changed.append("member")
+        if not changed:
+            return locked
+        locked.save(update_fields=changed)
+        journal.append(
+            "wallet.account.changed",
+            AccountChanged(
+                **_account_state(locked).model_dump(), changed_fields=changed
+            ),
+            actor=actor,
+        )
+    return locked
+
+
+def _account_state(account: Account) -> AccountOpened:
+    return AccountOpened(
+        account_id=account.pk,
+        number=account.number,
+        kind=account.kind,
+        code=account.code,
+        member_id=account.member_id,
+        tier=account.tier,
+        status=account.status,
+        debits_must_not_exceed_credits=account.debits_must_not_exceed_credits,
+        credits_must_not_exceed_debits=account.credits_must_not_exceed_debits,
+    )
+
+
+# ---------------------------------------------------------------- transfers
+
+
+def submit(request: TransferRequest, *, actor: str | None = None) -> Transfer:
+    """Carry out one transfer, or return it unchanged if its id was seen."""
+    return submit_linked([request], actor=actor)[0]
+
+
+def submit_linked(
+    requests: Sequence[TransferRequest], *, actor: str | None = None
+) -> list[Transfer]:
+    """Carry out transfers that succeed or fail together, in order.
+
+    Raises TransferRejected for the first request that cannot be carried out;
+    then none of them is written.
+    """
+    if not requests:
+        return []
+    link_group = requests[0].id if len(requests) > 1 else ""
+    for request in requests:
+        _check_shape(request)
+    _check_unique_ids([r.id for r in requests])
+    try:
+        with transaction.atomic():
+            stored = _stored(requests, link_group)
+            if stored is not None:
+                return stored
+            plan = _lock([n for r in requests for n in (r.debit, r.credit)])
+            now = timezone.now()
+            rows = []
+            for request in requests:
+                rows.append(_plan_transfer(plan, request, link_group, now, actor))
+            return _write(plan, rows, actor)
+    except IntegrityError:
+        # Another client committed the same id between our check and insert.
+        stored = _stored(requests, link_group)
+        if stored is None:
+            raise
+        return stored
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    transfer: Transfer | None
+    error: TransferRejected | None
+
+
+def submit_batch(
+    requests: Sequence[TransferRequest], *, actor: str | None = None
+) -> list[BatchResult]:
+    """Carry out independent transfers in one transaction, each on its own.
+
+    One request's rejection does not stop the others; the result list has one
+    entry per request, in order. This is the fast path for bulk work (payouts,
+    the demo city, benchmarks): one lock round-trip and one journal append for
+    the whole batch.
+    """
+    results: list[BatchResult | None] = [None] * len(requests)
+    seen: dict[str, int] = {}
+    todo: list[tuple[int, TransferRequest]] = []
+    for position, request in enumerate(requests):
+        try:
+            _check_shape(request)
+            if request.id in seen:
+                raise TransferRejected(
+                    "id_conflict",
+                    "id",
+                    _("The transfer id %(id)s appears twice in one batch.")
+                    % {"id": request.id},
+                )
+            seen[request.id] = position
+            todo.append((position, request))
+        except TransferRejected as error:
+            results[position] = BatchResult(None, error)
+    with transaction.atomic():
+        existing = {
+            t.client_id: t
+            for t in Transfer.objects.filter(client_id__in=[r.id for _, r in todo])
+        }
+        plan = _lock([n for _, r in todo for n in (r.debit, r.credit)])
+        now = timezone.now()
+        rows = []
+        positions = []
+        for position, request in todo:
+            known = existing.get(request.id)
+            if known is not None:
+                if known.request_hash == request.fingerprint(""):
+                    results[position] = BatchResult(known, None)
+                else:
+                    results[position] = BatchResult(None, _id_conflict(request.id))
+                continue
+            try:
+                rows.append(_plan_transfer(plan, request, "", now, actor))
+                positions.append(position)
+            except TransferRejected as error:
+                results[position] = BatchResult(None, error)
+        for position, transfer in zip(
+            positions, _write(plan, rows, actor), strict=True
+        ):
+            results[position] = BatchResult(transfer, None)
+    return [r for r in results if r is not None]
+
+
+def top_up(
+    account_number: str,
+    amount: int,
+    *,
+    transfer_id: str,
+    channel: str = Channel.BANK_VA,
+    memo: str = "",
+    actor: str | None = None,
+) -> Transfer:
+    """Credit a wallet with money that arrived at the partner bank or a counter."""
+    return submit(
+        TransferRequest(
+            id=transfer_id,
+            debit=settlement_account().number,
+            credit=account_number,
+            amount=amount,
+            kind=TransferKind.TOPUP,
+            channel=channel,
+            memo=memo,
+        ),
+        actor=actor,
+    )
+
+
+def post_pending(
+    *, id: str, pending_id: str, amount: int | None = None, actor: str | None = None
+) -> Transfer:
+    """Post a reservation in full, or in part when `amount` is smaller."""
+    return _resolve(id, pending_id, Phase.POST, amount, actor)
+
+
+def void_pending(*, id: str, pending_id: str, actor: str | None = None) -> Transfer:
+    """Release a reservation: nothing moves and the held amount is freed."""
+    return _resolve(id, pending_id, Phase.VOID, None, actor)
+
+
+def expire_pending(now: datetime | None = None, limit: int = 500) -> int:
+    """Void reservations whose timeout passed; return how many were voided."""
+    now = now or timezone.now()
+    due = list(
+        Transfer.objects.filter(status=TransferStatus.PENDING, expires_at__lte=now)
+        .order_by("expires_at")
+        .values_list("client_id", flat=True)[:limit]
+    )
+    expired = 0
+    for pending_id in due:
+        try:
+            _resolve(
+                f"expire:{pending_id}",
+                pending_id,
+                Phase.VOID,
+                None,
+                "system",
+                expire=True,
+            )
+            expired += 1
+        except TransferRejected as error:
+            # Posted or voided by a client in the meantime.
+            logger.info("reservation %s not expired: %s", pending_id, error.code)
+    if expired:
+        logger.info("expired %d wallet reservations", expired)
+    return expired
+
+
+# ---------------------------------------------------------------- internals
+
+
+def _check_shape(request: TransferRequest) -> None:
+    if not isinstance(request.id, str) or not CLIENT_ID.match(request.id):
+        raise TransferRejected(
+            "invalid_id",
+            "id",
+            _(
+                "The transfer id must be 1 to 64 letters, digits or . _ : -, for example a UUID."
+            ),
+        )
+    try:
+        reject_personal_data(request.id, "id")
+        reject_personal_data(request.memo, "memo")
+    except PersonalDataError:
+        raise TransferRejected(
+            "personal_data",
+            "memo",
+            _(
+                "Transfer ids and notes must not contain a NIK, KK number or other personal data."
+            ),
+        ) from None
+    if (
+        isinstance(request.amount, bool)
+        or not isinstance(request.amount, int)
+        or request.amount <= 0
+    ):
+        raise TransferRejected(
+            "invalid_amount",
+            "amount",
+            _("The amount must be a whole number of rupiah above zero."),
+        )
+    if request.amount > MAX_AMOUNT:
+        raise TransferRejected(
+            "invalid_amount", "amount", _("The amount is too large.")
+        )
+    if request.kind not in TransferKind.values:
+        raise TransferRejected(
+            "invalid_kind",
+            "kind",
+            _("The kind of transfer %(kind)s is unknown.") % {"kind": request.kind},
+        )
+    if request.channel not in Channel.values:
+        raise TransferRejected(
+            "invalid_channel",
+            "channel",
+            _("The channel %(channel)s is unknown.") % {"channel": request.channel},
+        )
+    if len(request.memo) > MEMO_MAX:
+        raise TransferRejected(
+            "invalid_memo",
+            "memo",
+            _("The reference note may have at most %(max)d characters.")
+            % {"max": MEMO_MAX},
+        )
+    if request.timeout_s is not None and (
+        not request.pending or request.timeout_s <= 0
+    ):
+        raise TransferRejected(
+            "invalid_timeout",
+            "timeout_s",
+            _("A timeout needs a pending transfer and a number of seconds above zero."),
+        )
+    if request.debit == request.credit:
+        raise TransferRejected(
+            "same_account", "credit", _("A transfer needs two different accounts.")
+        )
+
+
+def _check_unique_ids(ids: list[str]) -> None:
+    if len(set(ids)) != len(ids):
+        raise TransferRejected(
+            "id_conflict", "id", _("Linked transfers need a different id each.")
+        )
+
+
+def _id_conflict(client_id: str) -> TransferRejected:
+    return TransferRejected(
+        "id_conflict",
+        "id",
+        _(
+            "The transfer id %(id)s was already used for a different transfer. "
+            "Use a new id for a new transfer."
+        )
+        % {"id": client_id},
+    )
+
+
+def _stored(
+    requests: Sequence[TransferRequest], link_group: str
+) -> list[Transfer] | None:
+    """Return the stored transfers if these ids were already submitted."""
+    ids = [r.id for r in requests]
+    found = {t.client_id: t for t in Transfer.objects.filter(client_id__in=ids)}
+    if not found:
+        return None
+    for request in requests:
+        known = found.get(request.id)
+        if known is None or known.request_hash != request.fingerprint(link_group):
+            raise _id_conflict(request.id)
+    return [found[i] for i in ids]
+
+
+def _lock(numbers: list[str]) -> _Plan:
+    accounts = (
+        Account.objects.select_for_update()
+        .filter(number__in=set(numbers))
+        .order_by("id")
+    )
+    return _Plan(
+        accounts={a.number: a for a in accounts}, policy=wallet_policy.current_policy()
+    )
+
+
+def _account(plan: _Plan, number: str, field_name: str) -> Account:
+    account = plan.accounts.get(number)
+    if account is None:
+        raise TransferRejected(
+            "account_not_found",
+            field_name,
+            _("No wallet has the number %(number)s. Check the number and try again.")
+            % {"number": number},
+        )
+    if account.status != AccountStatus.ACTIVE:
+        raise TransferRejected(
+            "account_not_active",
+            field_name,
+            _("The wallet %(number)s is %(status)s and cannot be used.")
+            % {"number": number, "status": account.get_status_display()},
+        )
+    return account
+
+
+def _plan_transfer(
+    plan: _Plan,
+    request: TransferRequest,
+    link_group: str,
+    now: datetime,
+    actor: str | None,
+) -> Transfer:
+    """Check one request against the locked accounts and apply it in memory."""
+    debit = _account(plan, request.debit, "debit")
+    credit = _account(plan, request.credit, "credit")
+    policy = plan.policy
+    if not policy.allows(request.kind):
+        raise TransferRejected(
+            "flow_not_allowed",
+            "kind",
+            _("This city's wallet does not allow %(kind)s.")
+            % {"kind": TransferKind(request.kind).label},
+        )
+    debit_kinds, credit_kinds = wallet_policy.PATHS[request.kind]
+    if debit.kind not in debit_kinds or credit.kind not in credit_kinds:
+        raise TransferRejected(
+            "flow_not_allowed",
+            "credit" if debit.kind in debit_kinds else "debit",
+            _("A %(kind)s cannot go from a %(from)s account to a %(to)s account.")
+            % {
+                "kind": TransferKind(request.kind).label,
+                "from": debit.get_kind_display(),
+                "to": credit.get_kind_display(),
+            },
+        )
+    amount = request.amount
+    _check_debit(debit, amount)
+    _check_credit(plan, credit, amount, policy, now)
+
+    if request.pending:
+        debit.debits_pending += amount
+        credit.credits_pending += amount
+    else:
+        debit.debits_posted += amount
+        credit.credits_posted += amount
+    if credit.kind in wallet_policy.LIMITED_KINDS:
+        plan.months[credit.pk] = plan.months.get(credit.pk, 0) + amount
+    plan.touched.update((debit.pk, credit.pk))
+    return Transfer(
+        client_id=request.id,
+        request_hash=request.fingerprint(link_group),
+        reference=new_reference(),
+        debit_account=debit,
+        credit_account=credit,
+        amount=amount,
+        kind=request.kind,
+        channel=request.channel,
+        phase=Phase.PENDING if request.pending else Phase.SINGLE,
+        status=TransferStatus.PENDING if request.pending else TransferStatus.POSTED,
+        link_group=link_group,
+        memo=request.memo,
+        expires_at=now + timedelta(seconds=request.timeout_s)
+        if request.timeout_s
+        else None,
+        actor=actor or "",
+        created_at=now,
+    )
+
+
+def _check_debit(debit: Account, amount: int) -> None:
+    if debit.debits_must_not_exceed_credits and (
+        debit.debits_posted + debit.debits_pending + amount > debit.credits_posted
+    ):
+        raise TransferRejected(
+            "exceeds_balance",
+            "amount",
+            _("The balance is not enough: Rp%(available)s is available.")
+            % {"available": number_format(debit.available, force_grouping=True)},
+        )
+
+
+def _check_credit(
+    plan: _Plan,
+    credit: Account,
+    amount: int,
+    policy: wallet_policy.WalletPolicy,
+    now: datetime,
+) -> None:
+    if credit.credits_must_not_exceed_debits and (
+        credit.credits_posted + credit.credits_pending + amount > credit.debits_posted
+    ):
+        raise TransferRejected(
+            "exceeds_float",
+            "amount",
+            _("The settlement account cannot pay out more than it holds."),
+        )
+    if credit.kind not in wallet_policy.LIMITED_KINDS:
+        return
+    limits = policy.limits.get(credit.tier)
+    if limits is None:
+        return
+    after = (
+        credit.credits_posted + credit.credits_pending - credit.debits_posted + amount
+    )
+    tier_label = Tier(credit.tier).label
+    if after > limits.balance_max:
+        raise TransferRejected(
+            "exceeds_balance_cap",
+            "amount",
+            wallet_policy.MESSAGES["balance_cap"]
+            % {
+                "after": number_format(after, force_grouping=True),
+                "limit": number_format(limits.balance_max, force_grouping=True),
+                "tier": tier_label.lower(),
+            },
+        )
+    if credit.pk not in plan.month_base:
+        plan.month_base[credit.pk] = _month_credits(credit, now)
+    month_total = plan.month_base[credit.pk] + plan.months.get(credit.pk, 0)
+    if month_total + amount > limits.monthly_in_max:
+        raise TransferRejected(
+            "exceeds_monthly_cap",
+            "amount",
+            wallet_policy.MESSAGES["monthly_cap"]
+            % {
+                "month": number_format(month_total, force_grouping=True),
+                "amount": number_format(amount, force_grouping=True),
+                "limit": number_format(limits.monthly_in_max, force_grouping=True),
+                "tier": tier_label.lower(),
+            },
+        )
+
+
+def _month_credits(account: Account, now: datetime) -> int:
+    month = wallet_policy.month_of(timezone.localdate(now))
+    row = AccountMonth.objects.filter(account=account, month=month).values_list(
+        "credits", flat=True
+    )
+    return next(iter(row), 0)
+
+
+def _write(plan: _Plan, rows: list[Transfer], actor: str | None) -> list[Transfer]:
+    """Store the planned totals, the transfers and their journal events."""
+    if not rows:
+        return []
+    accounts = [a for a in plan.accounts.values() if a.pk in plan.touched]
+    Account.objects.bulk_update(
+        accounts,
+        ["debits_pending", "debits_posted", "credits_pending", "credits_posted"],
+    )
+    _add_month_credits(plan.months, rows[0].created_at)
+    entries = journal.append_many([_event(row) for row in rows], actor=actor)
+    for row, entry in zip(rows, entries, strict=True):
+        row.entry_seq = entry.seq
+    Transfer.objects.bulk_create(rows, batch_size=1000)
+    return rows
+
+
+def _add_month_credits(months: dict[int, int], now: datetime) -> None:
+    month = wallet_policy.month_of(timezone.localdate(now))
+    for account_id, amount in months.items():
+        if amount == 0:
+            continue
+        updated = AccountMonth.objects.filter(
+            account_id=account_id, month=month
+        ).update(credits=F("credits") + amount)
+        if not updated:
+            AccountMonth.objects.create(
+                account_id=account_id, month=month, credits=amount
+            )
+
+
+def _event(
+    row: Transfer, reserved: int | None = None, reason: str = ""
+) -> tuple[str, dict[str, Any]]:
+    body: dict[str, Any] = {
+        "client_id": row.client_id,
+        "reference": row.reference,
+        "kind": row.kind,
+        "channel": row.channel,
+        "debit_account_id": row.debit_account_id,
+        "credit_account_id": row.credit_account_id,
+        "amount": row.amount,
+        "link_group": row.link_group,
+        "memo": row.memo,
+    }
+    pending_client_id = row.pending.client_id if row.pending is not None else None
+    if row.phase == Phase.PENDING:
+        body["expires_at"] = row.expires_at.isoformat() if row.expires_at else None
+        return "wallet.transfer.pending", body
+    if row.phase == Phase.VOID:
+        body["pending_client_id"] = pending_client_id
+        body["reason"] = reason or "voided"
+        return "wallet.transfer.voided", body
+    body["pending_client_id"] = pending_client_id
+    body["reserved_amount"] = reserved
+    return "wallet.transfer.posted", body
+
+
+def _resolve(
+    client_id: str,
+    pending_id: str,
+    phase: str,
+    amount: int | None,
+    actor: str | None,
+    *,
+    expire: bool = False,
+) -> Transfer:
+    if not CLIENT_ID.match(client_id or "") and not client_id.startswith("expire:"):
+        raise TransferRejected(
+            "invalid_id",
+            "id",
+            _(
+                "The transfer id must be 1 to 64 letters, digits or . _ : -, for example a UUID."
+            ),
+        )
+    if amount is not None and (
+        isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0
+    ):
+        raise TransferRejected(
+            "invalid_amount",
+            "amount",
+            _("The amount must be a whole number of rupiah above zero."),
+        )
+    fingerprint = hashlib.sha256(
+        rfc8785.dumps({"phase": str(phase), "pending_id": pending_id, "amount": amount})
+    ).hexdigest()
+    try:
+        with transaction.atomic():
+            return _resolve_locked(
+                client_id, pending_id, phase, amount, actor, fingerprint, expire
+            )
+    except IntegrityError:
+        known = Transfer.objects.filter(client_id=client_id).first()
+        if known is None:
+            raise
+        if known.request_hash != fingerprint:
+            raise _id_conflict(client_id) from None
+        return known
+
+
+def _resolve_locked(
+    client_id: str,
+    pending_id: str,
+    phase: str,
+    amount: int | None,
+    actor: str | None,
+    fingerprint: str,
+    expire: bool,
+) -> Transfer:
+    known = Transfer.objects.filter(client_id=client_id).first()
+    if known is not None:
+        if known.request_hash != fingerprint:
+            raise _id_conflict(client_id)
+        return known
+    reservation = Transfer.objects.filter(
+        client_id=pending_id, phase=Phase.PENDING
+    ).first()
+    if reservation is None:
+        raise TransferRejected(
+            "pending_not_found",
+            "pending_id",
+            _("No pending transfer has the id %(id)s.") % {"id": pending_id},
+        )
+    plan = _lock([reservation.debit_account.number, reservation.credit_account.number])
+    reservation = Transfer.objects.select_for_update().get(pk=reservation.pk)
+    if reservation.status != TransferStatus.PENDING:
+        raise TransferRejected(
+            "pending_not_pending",
+            "pending_id",
+            _("The pending transfer %(id)s is already %(status)s.")
+            % {"id": pending_id, "status": reservation.get_status_display().lower()},
+        )
+    reserved = reservation.amount
+    taken = reserved if amount is None else amount
+    if phase == Phase.POST and taken > reserved:
+        raise TransferRejected(
+            "post_exceeds_pending",
+            "amount",
+            _("At most Rp%(reserved)s can be posted: that is what was reserved.")
+            % {"reserved": number_format(reserved, force_grouping=True)},
+        )
+    debit = plan.accounts[reservation.debit_account.number]
+    credit = plan.accounts[reservation.credit_account.number]
+    debit.debits_pending -= reserved
+    credit.credits_pending -= reserved
+    released = reserved
+    if phase == Phase.POST:
+        debit.debits_posted += taken
+        credit.credits_posted += taken
+        released = reserved - taken
+    plan.touched.update((debit.pk, credit.pk))
+    if credit.kind in wallet_policy.LIMITED_KINDS and released:
+        month = wallet_policy.month_of(timezone.localdate(reservation.created_at))
+        AccountMonth.objects.filter(account=credit, month=month).update(
+            credits=F("credits") - released
+        )
+    now = timezone.now()
+    status = (
+        TransferStatus.POSTED
+        if phase == Phase.POST
+        else (TransferStatus.EXPIRED if expire else TransferStatus.VOIDED)
+    )
+    row = Transfer(
+        client_id=client_id,
+        request_hash=fingerprint,
+        reference=new_reference(),
+        debit_account=debit,
+        credit_account=credit,
+        amount=taken,
+        kind=reservation.kind,
+        channel=reservation.channel,
+        phase=phase,
+        status=TransferStatus.POSTED if phase == Phase.POST else TransferStatus.VOIDED,
+        pending=reservation,
+        link_group=reservation.link_group,
+        memo=reservation.memo,
+        actor=actor or "",
+        created_at=now,
+    )
+    Account.objects.bulk_update(
+        [debit, credit],
+        ["debits_pending", "debits_posted", "credits_pending", "credits_posted"],
+    )
+    event_type, body = _event(
+        row, reserved=reserved, reason="expired" if expire else "voided"
+    )
+    entry = journal.append(event_type, body, actor=actor)
+    row.entry_seq = entry.seq
+    row.save(force_insert=True)
+    reservation.status = status
+    reservation.save(update_fields=["status"])
+    return row
