@@ -46,6 +46,8 @@ REGISTRY_EDIT = (
     "registry.view_identity_numbers",
 )
 
+WALLET_VIEW = ("wallet.view_account", "wallet.view_transfer")
+
 ROLES: tuple[Role, ...] = (
     Role(
         "admin",
@@ -55,6 +57,8 @@ ROLES: tuple[Role, ...] = (
             *CITY_VIEW,
             *JOURNAL_VIEW,
             *REGISTRY_VIEW,
+            *WALLET_VIEW,
+            "wallet.view_all_accounts",
             "accounts.add_user",
             "accounts.change_user",
             "accounts.view_user",
@@ -112,7 +116,7 @@ ROLES: tuple[Role, ...] = (
         "waste_bank_teller",
         _("Waste bank teller"),
         False,
-        ("city.view_area",),
+        ("city.view_area", "wallet.use_wallet"),
         (
             _("Weigh deposits by category"),
             _("Credit members' wallets"),
@@ -122,7 +126,15 @@ ROLES: tuple[Role, ...] = (
         "revenue_officer",
         _("Revenue officer"),
         False,
-        ("city.view_city", "city.view_area", *REGISTRY_VIEW),
+        (
+            "city.view_city",
+            "city.view_area",
+            *REGISTRY_VIEW,
+            *WALLET_VIEW,
+            "wallet.view_all_accounts",
+            "wallet.manage_levies",
+            "wallet.reconcile",
+        ),
         (
             _("Set tariffs"),
             _("Issue monthly levy bills"),
@@ -133,7 +145,7 @@ ROLES: tuple[Role, ...] = (
         "cashier",
         _("Cashier or agent"),
         False,
-        (),
+        ("wallet.operate_counter",),
         (
             _("Take cash-in and pay out cash-out"),
             _("Take levy payments at the counter"),
@@ -143,7 +155,7 @@ ROLES: tuple[Role, ...] = (
         "merchant",
         _("Merchant"),
         False,
-        (),
+        ("wallet.receive_payments",),
         (
             _("Show a payment QR code"),
             _("Receive payments"),
@@ -153,7 +165,7 @@ ROLES: tuple[Role, ...] = (
         "citizen",
         _("Citizen"),
         False,
-        ("registry.scan_plate",),
+        ("registry.scan_plate", "wallet.use_wallet"),
         (
             _("Use your wallet and pay bills"),
             _("See pickups and waste bank savings"),
@@ -168,6 +180,8 @@ ROLES: tuple[Role, ...] = (
             *CITY_VIEW,
             *JOURNAL_VIEW,
             *REGISTRY_VIEW,
+            *WALLET_VIEW,
+            "wallet.view_all_accounts",
             "accounts.view_user",
             "accounts.view_auditevent",
         ),

@@ -1,4 +1,4 @@
-"""The background worker loop: seals blocks now, more jobs as apps add them.
+"""The background worker loop: seals blocks, and runs the jobs apps register.
 
 Each job is a callable run every `interval_s`. A job that raises is logged with
 its name and retried on the next tick with a growing delay, so one failing job
@@ -26,6 +26,20 @@ class Job:
     interval_s: float
     next_run: float = 0.0
     failures: int = field(default=0)
+
+
+_app_jobs: list[tuple[str, Callable[[], object], float]] = []
+
+
+def register_job(name: str, run: Callable[[], object], interval_s: float) -> None:
+    """Add a job that every worker started afterwards runs; call it from ready()."""
+    if any(known == name for known, _run, _interval in _app_jobs):
+        return
+    _app_jobs.append((name, run, interval_s))
+
+
+def app_jobs() -> list[Job]:
+    return [Job(name, run, interval_s) for name, run, interval_s in _app_jobs]
 
 
 class Worker:

@@ -10,7 +10,13 @@ class WalletConfig(AppConfig):
 
     def ready(self) -> None:
         from kotacerdas.journal.checks import register_checker
-        from kotacerdas.wallet import events  # noqa: F401  (declares event types)
+        from kotacerdas.journal.worker import register_job
+        from kotacerdas.wallet import (
+            events,  # noqa: F401  (declares event types)
+            services,
+        )
         from kotacerdas.wallet.checks import WalletChecker
 
         register_checker("wallet", WalletChecker)
+        # Void two-phase reservations whose timeout passed.
+        register_job("wallet-expire-pending", services.expire_pending, 30.0)

@@ -181,6 +181,50 @@ def find_account(number: str) -> Account | None:
     return Account.objects.filter(number=number).first()
 
 
+def wallet_for(user: Any, *, open_if_missing: bool = True) -> Account | None:
+    """Return a user's citizen wallet, opening one on first use.
+
+    A user linked to a registry member gets a registered wallet tied to that
+    member (taking over a wallet the member already had); anyone else gets an
+    unregistered one, with the lower e-money limits.
+    """
+    found = Account.objects.filter(holder=user, kind=AccountKind.CITIZEN).first()
+    if found is not None or not open_if_missing:
+        return found
+    from kotacerdas.registry.models import Member
+
+    member = Member.objects.filter(user=user, status=Member.Status.ACTIVE).first()
+    with transaction.atomic():
+        if member is not None:
+            existing = Account.objects.select_for_update().filter(member=member).first()
+            if existing is not None:
+                Account.objects.filter(pk=existing.pk).update(holder=user)
+                existing.holder = user
+                return existing
+        return open_account(
+            AccountKind.CITIZEN,
+            member=member,
+            holder=user,
+            tier=Tier.REGISTERED if member is not None else Tier.UNREGISTERED,
+            actor=f"user:{user.pk}",
+        )
+
+
+def merchant_account_for(user: Any) -> Account | None:
+    """Return the merchant account a user receives payments into, if any."""
+    return Account.objects.filter(holder=user, kind=AccountKind.MERCHANT).first()
+
+
+def open_merchant(
+    user: Any, business_name: str, *, actor: str | None = None
+) -> Account:
+    """Open a merchant account for a user; the business name is shown to payers."""
+    name = business_name.strip()
+    if not name:
+        raise ValueError("a merchant needs a business name")
+    return open_account(AccountKind.MERCHANT, label=name[:80], holder=user, actor=actor)
+
+
 def change_account(
     account: Account,
     *,
