@@ -40,6 +40,8 @@ REGISTRY_KELURAHAN_CODE = "13.74.02.1002"  # Pasar Usang
 # The demo citizen is a woman of a household in this kelurahan (Ganting).
 CITIZEN_KELURAHAN_CODE = "13.74.01.1001"
 CITIZEN_USERNAME = "citizen"
+# The demo citizen's payment PIN, printed by `kotacerdas run`.
+DEMO_PIN = "246810"
 BATCH_BUILDINGS = 2000
 
 # (username, role name) of each demo user, one per role.
@@ -204,6 +206,16 @@ def build_demo_registry(
         summary.elapsed_s,
     )
     return summary
+
+
+def build_demo_activity(seed: int = DEFAULT_SEED) -> list[str]:
+    """Add what the city does with its registry: wallets, merchants and payments.
+
+    Returns one summary line per part. Runs after `build_demo_registry`.
+    """
+    from kotacerdas.demo.wallets import build_demo_wallets
+
+    return [build_demo_wallets(seed).result_line()]
 
 
 def _batches(items: Iterable[DemoBuilding], size: int) -> Iterator[list[DemoBuilding]]:

@@ -62,6 +62,8 @@ class Command(BaseCommand):
                 size, progress=lambda done: self.stdout.write(done.progress_line())
             )
             self.stdout.write(summary.result_line())
+            for line in demo.build_demo_activity():
+                self.stdout.write(line)
         call_command("collectstatic", interactive=False, verbosity=0)
 
     def start(self, options: dict[str, Any]) -> dict[str, subprocess.Popen[bytes]]:
@@ -104,6 +106,7 @@ class Command(BaseCommand):
             )
             for username, role in logins:
                 self.stdout.write(f"  {username:<12} {role}")
+            self.stdout.write(f"Demo citizen's payment PIN: {demo.DEMO_PIN}")
         self.stdout.write("Press Ctrl+C to stop.\n")
 
     def supervise(self, processes: dict[str, subprocess.Popen[bytes]]) -> None:

@@ -65,6 +65,8 @@ class Command(BaseCommand):
         except DemoError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(self.style.SUCCESS(summary.result_line()))
+        for line in demo.build_demo_activity(options["seed"]):
+            self.stdout.write(self.style.SUCCESS(line))
 
     def show_progress(self, summary: demo.DemoSummary) -> None:
         self.stdout.write(summary.progress_line())
