@@ -44,6 +44,13 @@ def test_demo_citizen_has_history_and_pin(built):
     pins.check_pin(citizen, demo.DEMO_PIN)
 
 
+def test_demo_pays_waste_bank_credits(built):
+    credits = Transfer.objects.filter(kind="waste_bank_credit")
+    assert credits.count() >= 2
+    waste_bank = Account.objects.get(code="waste_bank")
+    assert waste_bank.balance == 0
+
+
 def test_demo_money_balances_and_verifies(built):
     _citizen, summary = built
     assert summary.transfers > summary.wallets

@@ -32,6 +32,7 @@ WALLET_SHARE = 0.35
 MERCHANT_USES = ("shop", "shop_house", "market_stall")
 MAX_MERCHANTS = 120
 BATCH = 1000
+WASTE_BANK_CODE = "waste_bank"
 ACTOR = "demo"
 # Invented business names; "%s" takes the kelurahan's name.
 SHOP_NAMES = (
@@ -69,6 +70,9 @@ def build_demo_wallets(seed: int) -> WalletSummary:
     settlement = services.settlement_account()
     services.fees_account()
     services.revenue_account("waste_levy")
+    waste_bank = services.system_account(
+        WASTE_BANK_CODE, AccountKind.WASTE_BANK, "Bank sampah"
+    )
 
     citizen_wallet = _demo_citizen_wallet()
     wallets = _open_citizen_wallets(rng, summary)
@@ -79,6 +83,7 @@ def build_demo_wallets(seed: int) -> WalletSummary:
     requests = _top_ups(rng, settlement.number, wallets, citizen_wallet)
     requests += _shop_payments(rng, wallets, merchants)
     requests += _transfers(rng, wallets)
+    requests += _waste_bank_credits(rng, settlement.number, waste_bank.number, wallets)
     for start in range(0, len(requests), BATCH):
         results = services.submit_batch(requests[start : start + BATCH], actor=ACTOR)
         summary.transfers += sum(1 for r in results if r.transfer is not None)
@@ -214,5 +219,32 @@ def _transfers(rng: random.Random, wallets: list[str]) -> list[TransferRequest]:
         amount = rng.randrange(10_000, 100_001, 5_000)
         requests.append(
             _request(TransferKind.TRANSFER, payer, payee, amount, Channel.APP, n)
+        )
+    return requests
+
+
+def _waste_bank_credits(
+    rng: random.Random, settlement: str, waste_bank: str, wallets: list[str]
+) -> list[TransferRequest]:
+    """Fund the waste bank payout account, then pay some members for deposits."""
+    if not wallets:
+        return []
+    payees = rng.sample(wallets, max(1, len(wallets) // 10))
+    amounts = [rng.randrange(2_000, 40_001, 500) for _ in payees]
+    requests = [
+        _request(
+            TransferKind.TOPUP, settlement, waste_bank, sum(amounts), Channel.COUNTER, 0
+        )
+    ]
+    for n, (number, amount) in enumerate(zip(payees, amounts, strict=True)):
+        requests.append(
+            _request(
+                TransferKind.WASTE_BANK_CREDIT,
+                waste_bank,
+                number,
+                amount,
+                Channel.APP,
+                n,
+            )
         )
     return requests
