@@ -231,11 +231,15 @@ def _waste_bank_credits(
         return []
     payees = rng.sample(wallets, max(1, len(wallets) // 10))
     amounts = [rng.randrange(2_000, 40_001, 500) for _ in payees]
-    requests = [
-        _request(
-            TransferKind.TOPUP, settlement, waste_bank, sum(amounts), Channel.COUNTER, 0
-        )
-    ]
+    funding = TransferRequest(
+        id="demo-waste-bank-funding",
+        debit=settlement,
+        credit=waste_bank,
+        amount=sum(amounts),
+        kind=TransferKind.TOPUP,
+        channel=Channel.COUNTER,
+    )
+    requests = [funding]
     for n, (number, amount) in enumerate(zip(payees, amounts, strict=True)):
         requests.append(
             _request(
