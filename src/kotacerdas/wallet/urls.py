@@ -1,7 +1,9 @@
 """The wallet's pages; each part keeps its own urls_<part>.py module."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, include, path
 
 app_name = "wallet"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", include("kotacerdas.wallet.urls_receipts")),
+]
