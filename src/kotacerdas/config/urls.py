@@ -19,4 +19,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("kotacerdas.journal.urls")),
     path("", include("kotacerdas.accounts.urls")),
     path("", include("kotacerdas.registry.urls")),
+    path("", include("kotacerdas.snap.urls")),
 ]
