@@ -47,6 +47,7 @@ REGISTRY_EDIT = (
 )
 
 WALLET_VIEW = ("wallet.view_account", "wallet.view_transfer")
+SNAP_VIEW = ("snap.view_snappartner", "snap.view_snaprequest", "snap.view_snappayment")
 
 ROLES: tuple[Role, ...] = (
     Role(
@@ -58,6 +59,7 @@ ROLES: tuple[Role, ...] = (
             *JOURNAL_VIEW,
             *REGISTRY_VIEW,
             *WALLET_VIEW,
+            *SNAP_VIEW,
             "wallet.view_all_accounts",
             "accounts.add_user",
             "accounts.change_user",
@@ -131,6 +133,7 @@ ROLES: tuple[Role, ...] = (
             "city.view_area",
             *REGISTRY_VIEW,
             *WALLET_VIEW,
+            *SNAP_VIEW,
             "wallet.view_all_accounts",
             "wallet.manage_levies",
             "wallet.reconcile",
@@ -181,6 +184,7 @@ ROLES: tuple[Role, ...] = (
             *JOURNAL_VIEW,
             *REGISTRY_VIEW,
             *WALLET_VIEW,
+            *SNAP_VIEW,
             "wallet.view_all_accounts",
             "accounts.view_user",
             "accounts.view_auditevent",

@@ -9,10 +9,16 @@ import sys
 
 from django.core.management import execute_from_command_line
 
+# Django command names are module names, which cannot contain a dash.
+ALIASES = {"bank-sim": "bank_sim"}
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kotacerdas.config.settings")
-    execute_from_command_line(["kotacerdas", *sys.argv[1:]])
+    args = sys.argv[1:]
+    if args and args[0] in ALIASES:
+        args[0] = ALIASES[args[0]]
+    execute_from_command_line(["kotacerdas", *args])
 
 
 if __name__ == "__main__":

@@ -214,8 +214,22 @@ def build_demo_activity(seed: int = DEFAULT_SEED) -> list[str]:
     Returns one summary line per part. Runs after `build_demo_registry`.
     """
     from kotacerdas.demo.wallets import build_demo_wallets
+    from kotacerdas.snap.simulator import register_demo_partner
 
-    return [build_demo_wallets(seed).result_line()]
+    lines = [build_demo_wallets(seed).result_line()]
+    partner, _created = register_demo_partner()
+    lines.append(
+        f"Registered the simulated bank {partner.partner_id} for SNAP top-ups."
+    )
+    return lines
+
+
+def demo_citizen_wallet() -> str | None:
+    """Return the demo citizen's wallet number, if the wallet exists."""
+    from kotacerdas.wallet.models import Account
+
+    account = Account.objects.filter(holder__username=CITIZEN_USERNAME).first()
+    return account.number if account else None
 
 
 def _batches(items: Iterable[DemoBuilding], size: int) -> Iterator[list[DemoBuilding]]:

@@ -11,16 +11,18 @@ def mask_name(full_name: str) -> str:
 
     A payer sees enough to recognise the payee without learning the name.
     """
-    return " ".join(word[0] + "*" * (len(word) - 1) for word in full_name.split() if word)
+    return " ".join(
+        word[0] + "*" * (len(word) - 1) for word in full_name.split() if word
+    )
 
 
 def holder_name(account: Account) -> str:
     """Return the account's full display name, for its holder and staff only."""
     if account.kind != AccountKind.CITIZEN:
         return account.label or account.get_kind_display()
-    if account.member_id is not None:
+    if account.member is not None:
         return account.member.full_name
-    if account.holder_id is not None:
+    if account.holder is not None:
         return account.holder.get_full_name() or account.holder.get_username()
     return _("Wallet %(number)s") % {"number": account.number}
 

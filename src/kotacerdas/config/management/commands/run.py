@@ -107,6 +107,13 @@ class Command(BaseCommand):
             for username, role in logins:
                 self.stdout.write(f"  {username:<12} {role}")
             self.stdout.write(f"Demo citizen's payment PIN: {demo.DEMO_PIN}")
+            wallet = demo.demo_citizen_wallet()
+            if wallet:
+                self.stdout.write(
+                    "Top up the demo citizen's wallet as the bank would:\n"
+                    f"  kotacerdas bank-sim topup --wallet {wallet} --amount 50000 "
+                    f"--url {url.rstrip('/')}"
+                )
         self.stdout.write("Press Ctrl+C to stop.\n")
 
     def supervise(self, processes: dict[str, subprocess.Popen[bytes]]) -> None:
