@@ -6,4 +6,5 @@ app_name = "wallet"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("kotacerdas.wallet.urls_receipts")),
+    path("", include("kotacerdas.wallet.urls_pages")),
 ]
