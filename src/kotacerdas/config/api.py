@@ -86,3 +86,4 @@ def validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpR
 api.add_router("/journal", journal_router, tags=["journal"])
 api.add_router("/registry", registry_router, tags=["registry"])
 api.add_router("/plates", plates_router, tags=["plates"])
+api.add_router("/wallet", "kotacerdas.wallet.api.router", tags=["wallet"])

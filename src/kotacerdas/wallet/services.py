@@ -52,6 +52,9 @@ logger = logging.getLogger(__name__)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 MEMO_MAX = 64
 MAX_AMOUNT = 10**15
+# Ids of the voids that the expiry job writes; clients may not take them, or
+# a client could block a reservation's expiry by using its void id first.
+EXPIRE_PREFIX = "expire:"
 SETTLEMENT_CODE = "settlement"
 FEES_CODE = "fees"
 
@@ -301,10 +304,13 @@ def submit_linked(
     _check_unique_ids([r.id for r in requests])
     try:
         with transaction.atomic():
+            plan = _lock([n for r in requests for n in (r.debit, r.credit)])
+            # Read after the locks: a retry of the same ids waits there until
+            # the first attempt commits, and must then find its transfers
+            # rather than be checked again against the changed balances.
             stored = _stored(requests, link_group)
             if stored is not None:
                 return stored
-            plan = _lock([n for r in requests for n in (r.debit, r.credit)])
             now = timezone.now()
             rows = []
             for request in requests:
@@ -352,11 +358,12 @@ def submit_batch(
         except TransferRejected as error:
             results[position] = BatchResult(None, error)
     with transaction.atomic():
+        plan = _lock([n for _, r in todo for n in (r.debit, r.credit)])
+        # Read after the locks, for the reason given in submit_linked.
         existing = {
             t.client_id: t
             for t in Transfer.objects.filter(client_id__in=[r.id for _, r in todo])
         }
-        plan = _lock([n for _, r in todo for n in (r.debit, r.credit)])
         now = timezone.now()
         rows = []
         positions = []
@@ -428,7 +435,7 @@ def expire_pending(now: datetime | None = None, limit: int = 500) -> int:
     for pending_id in due:
         try:
             _resolve(
-                f"expire:{pending_id}",
+                f"{EXPIRE_PREFIX}{pending_id}",
                 pending_id,
                 Phase.VOID,
                 None,
@@ -447,8 +454,8 @@ def expire_pending(now: datetime | None = None, limit: int = 500) -> int:
 # ---------------------------------------------------------------- internals
 
 
-def _check_shape(request: TransferRequest) -> None:
-    if not isinstance(request.id, str) or not CLIENT_ID.match(request.id):
+def _check_client_id(client_id: object) -> None:
+    if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
         raise TransferRejected(
             "invalid_id",
             "id",
@@ -456,6 +463,17 @@ def _check_shape(request: TransferRequest) -> None:
                 "The transfer id must be 1 to 64 letters, digits or . _ : -, for example a UUID."
             ),
         )
+    if client_id.startswith(EXPIRE_PREFIX):
+        raise TransferRejected(
+            "invalid_id",
+            "id",
+            _("Transfer ids starting with %(prefix)s are kept for the system.")
+            % {"prefix": EXPIRE_PREFIX},
+        )
+
+
+def _check_shape(request: TransferRequest) -> None:
+    _check_client_id(request.id)
     try:
         reject_personal_data(request.id, "id")
         reject_personal_data(request.memo, "memo")
@@ -531,6 +549,13 @@ def _id_conflict(client_id: str) -> TransferRejected:
         )
         % {"id": client_id},
     )
+
+
+def _known_resolution(client_id: str, fingerprint: str) -> Transfer | None:
+    known = Transfer.objects.filter(client_id=client_id).first()
+    if known is not None and known.request_hash != fingerprint:
+        raise _id_conflict(client_id)
+    return known
 
 
 def _stored(
@@ -781,14 +806,8 @@ def _resolve(
     *,
     expire: bool = False,
 ) -> Transfer:
-    if not CLIENT_ID.match(client_id or "") and not client_id.startswith("expire:"):
-        raise TransferRejected(
-            "invalid_id",
-            "id",
-            _(
-                "The transfer id must be 1 to 64 letters, digits or . _ : -, for example a UUID."
-            ),
-        )
+    if not expire:
+        _check_client_id(client_id)
     if amount is not None and (
         isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0
     ):
@@ -823,10 +842,8 @@ def _resolve_locked(
     fingerprint: str,
     expire: bool,
 ) -> Transfer:
-    known = Transfer.objects.filter(client_id=client_id).first()
+    known = _known_resolution(client_id, fingerprint)
     if known is not None:
-        if known.request_hash != fingerprint:
-            raise _id_conflict(client_id)
         return known
     reservation = Transfer.objects.filter(
         client_id=pending_id, phase=Phase.PENDING
@@ -839,12 +856,29 @@ def _resolve_locked(
         )
     plan = _lock([reservation.debit_account.number, reservation.credit_account.number])
     reservation = Transfer.objects.select_for_update().get(pk=reservation.pk)
+    now = timezone.now()
     if reservation.status != TransferStatus.PENDING:
+        # A retry of this id that waited for the locks finds the first
+        # attempt's row here, now committed.
+        known = _known_resolution(client_id, fingerprint)
+        if known is not None:
+            return known
         raise TransferRejected(
             "pending_not_pending",
             "pending_id",
             _("The pending transfer %(id)s is already %(status)s.")
             % {"id": pending_id, "status": reservation.get_status_display().lower()},
+        )
+    expires_at = reservation.expires_at
+    if phase == Phase.POST and expires_at is not None and expires_at <= now:
+        raise TransferRejected(
+            "pending_expired",
+            "pending_id",
+            _(
+                "The pending transfer %(id)s timed out and can no longer be posted; "
+                "its amount is being released."
+            )
+            % {"id": pending_id},
         )
     reserved = reservation.amount
     taken = reserved if amount is None else amount
@@ -870,7 +904,6 @@ def _resolve_locked(
         AccountMonth.objects.filter(account=credit, month=month).update(
             credits=F("credits") - released
         )
-    now = timezone.now()
     status = (
         TransferStatus.POSTED
         if phase == Phase.POST
