@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "kotacerdas.journal",
     "kotacerdas.registry",
     "kotacerdas.wallet",
+    "kotacerdas.reconciliation",
     "kotacerdas.snap",
     "kotacerdas.demo",
 ]

@@ -20,4 +20,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("kotacerdas.accounts.urls")),
     path("", include("kotacerdas.registry.urls")),
     path("", include("kotacerdas.snap.urls")),
+    path("", include("kotacerdas.reconciliation.urls")),
 ]
