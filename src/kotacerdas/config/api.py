@@ -9,6 +9,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from kotacerdas.journal.api import router as journal_router
 from kotacerdas.journal.services import InvalidProofRequest, JournalError
+from kotacerdas.levy.api import router as levy_router
 from kotacerdas.registry.api import router as registry_router
 from kotacerdas.registry.api_plates import router as plates_router
 
@@ -86,4 +87,5 @@ def validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpR
 api.add_router("/journal", journal_router, tags=["journal"])
 api.add_router("/registry", registry_router, tags=["registry"])
 api.add_router("/plates", plates_router, tags=["plates"])
+api.add_router("/levy", levy_router, tags=["levy"])
 api.add_router("/wallet", "kotacerdas.wallet.api.router", tags=["wallet"])

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "kotacerdas.journal",
     "kotacerdas.registry",
     "kotacerdas.wallet",
+    "kotacerdas.levy",
     "kotacerdas.reconciliation",
     "kotacerdas.snap",
     "kotacerdas.demo",
