@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("kotacerdas.journal.urls")),
     path("", include("kotacerdas.accounts.urls")),
     path("", include("kotacerdas.registry.urls")),
+    path("", include("kotacerdas.wallet.urls")),
     path("", include("kotacerdas.levy.urls")),
     path("", include("kotacerdas.snap.urls")),
     path("", include("kotacerdas.reconciliation.urls")),
