@@ -83,6 +83,7 @@ def test_guard_rejects_personal_keys(payload: dict[str, object], path: str) -> N
         {"amount_rupiah": 150_000, "plate_code": "PP-13.74.01-0042"},
         {"kelurahan_code": "13.74.01.1001"},
         {"reference": "INV-2025-000123"},
+        {"client_id": "fd781266-1299-4409-88fd-09ba2984cac2"},
     ],
 )
 def test_guard_allows_hashes_and_codes(payload: dict[str, object]) -> None:

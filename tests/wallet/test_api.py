@@ -605,11 +605,6 @@ def test_memo_with_nik_is_422(api, citizen, wallet, neighbour_wallet):
     assert balance(neighbour_wallet) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the ledger core reads 16 digits in a row as a NIK, and about 0.2% "
-    "of random UUIDs have such a run once their dashes are removed",
-)
 def test_uuid_id_with_digit_run_accepted(api, citizen, wallet, neighbour_wallet):
     body = pay_body(neighbour_wallet, 1_000, id="fd781266-1299-4409-88fd-09ba2984cac2")
 
