@@ -9,7 +9,9 @@ before any lock is taken.
 
 import hashlib
 import hmac
+import json
 import logging
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +35,10 @@ from kotacerdas.journal.personal_data import reject_personal_data
 logger = logging.getLogger(__name__)
 
 ENVELOPE_VERSION = 1
+# Printable ASCII, in which JSON escapes only '"' and '\\', as RFC 8785 does.
+_PLAIN_TEXT = re.compile(r"[\x20-\x7e]*")
+# RFC 8785 writes numbers as IEEE 754 doubles, which hold integers exactly up to here.
+_MAX_EXACT_INTEGER = 2**53 - 1
 
 
 class JournalError(RuntimeError):
@@ -55,7 +61,46 @@ def encode_body(
         "type": event_type,
         "v": ENVELOPE_VERSION,
     }
-    return rfc8785.dumps(envelope)
+    return canonical_json(envelope)
+
+
+def canonical_json(value: Any) -> bytes:
+    """Encode a JSON value in the canonical form of RFC 8785 (JCS).
+
+    The rfc8785 package is pure Python and costs about 0.1 ms per event. For
+    values made only of printable-ASCII strings and keys, integers within
+    2**53 - 1, booleans, None, dicts and lists, `json.dumps` with sorted keys
+    and no spaces gives the same bytes, so those take that path instead.
+    """
+    if _is_plain(value):
+        return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    return rfc8785.dumps(value)
+
+
+def _is_plain(value: Any) -> bool:
+    texts: list[str] = []
+    waiting = [value]
+    while waiting:
+        item = waiting.pop()
+        if isinstance(item, str):
+            texts.append(item)
+        elif item is None or isinstance(item, bool):
+            continue
+        elif isinstance(item, int):
+            if not -_MAX_EXACT_INTEGER <= item <= _MAX_EXACT_INTEGER:
+                return False
+        elif isinstance(item, dict):
+            keys = list(item)
+            if not all(isinstance(key, str) for key in keys):
+                return False
+            texts += keys
+            waiting += item.values()
+        elif isinstance(item, list):
+            waiting += item
+        else:
+            return False
+    # One match over all strings at once: printable ASCII joined stays so.
+    return _PLAIN_TEXT.fullmatch("".join(texts)) is not None
 
 
 def append(
@@ -120,8 +165,30 @@ def append_many(
         )
         for offset, (event_type, clean) in enumerate(cleaned)
     ]
-    Entry.objects.bulk_create(entries, batch_size=2000)
+    _insert_entries(entries, at)
     return entries
+
+
+def _insert_entries(entries: list[Entry], at: datetime) -> None:
+    """Insert entries with plain multi-row INSERTs, 1,000 rows per statement.
+
+    The same rows as `Entry.objects.bulk_create`, without the ORM's per-field
+    preparation, which cost about a third of a bulk append.
+    """
+    table = Entry._meta.db_table
+    recorded_at = connection.ops.adapt_datetimefield_value(at)
+    with connection.cursor() as cursor:
+        for low in range(0, len(entries), 1000):
+            chunk = entries[low : low + 1000]
+            params: list[Any] = []
+            for entry in chunk:
+                params += [entry.seq, entry.event_type, entry.body, recorded_at]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} (seq, event_type, body, recorded_at) "  # noqa: S608
+                f"VALUES {values}",
+                params,
+            )
 
 
 def _next_seq(count: int = 1) -> int:

@@ -17,11 +17,10 @@ import hashlib
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
-import rfc8785
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -31,6 +30,7 @@ from django.utils.translation import gettext as _
 from kotacerdas.journal import services as journal
 from kotacerdas.journal.personal_data import PersonalDataError, reject_personal_data
 from kotacerdas.wallet import policy as wallet_policy
+from kotacerdas.wallet import storage
 from kotacerdas.wallet.events import AccountChanged, AccountOpened
 from kotacerdas.wallet.models import (
     BALANCE_KINDS,
@@ -45,7 +45,7 @@ from kotacerdas.wallet.models import (
     TransferKind,
     TransferStatus,
 )
-from kotacerdas.wallet.numbers import new_reference, new_wallet_number
+from kotacerdas.wallet.numbers import new_wallet_number
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,13 @@ MAX_AMOUNT = 10**15
 # a client could block a reservation's expiry by using its void id first.
 EXPIRE_PREFIX = "expire:"
 SETTLEMENT_CODE = "settlement"
+# Django builds `.values` anew on every access.
+TRANSFER_KINDS = frozenset(TransferKind.values)
+CHANNELS = frozenset(Channel.values)
 FEES_CODE = "fees"
+# A batch that loses a race for one of its ids to a concurrent insert is run
+# again from the start; each lost race needs a client committing that id.
+BATCH_ATTEMPTS = 3
 
 
 class TransferRejected(Exception):
@@ -86,10 +92,19 @@ class TransferRequest:
     memo: str = ""
 
     def fingerprint(self, link_group: str) -> str:
-        body = asdict(self)
-        body.pop("id")
-        body["link_group"] = link_group
-        return hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+        """Return the SHA-256 of the canonical request body without its id."""
+        body = {
+            "debit": self.debit,
+            "credit": self.credit,
+            "amount": self.amount,
+            "kind": self.kind,
+            "channel": self.channel,
+            "pending": self.pending,
+            "timeout_s": self.timeout_s,
+            "memo": self.memo,
+            "link_group": link_group,
+        }
+        return hashlib.sha256(journal.canonical_json(body)).hexdigest()
 
 
 @dataclass
@@ -98,9 +113,11 @@ class _Plan:
 
     accounts: dict[str, Account]
     policy: wallet_policy.WalletPolicy
-    # Credits added this month per account id: the stored total when first
-    # read, and what this plan adds on top.
-    month_base: dict[int, int] = field(default_factory=dict)
+    # This month's stored credits of every limited account in the plan, read
+    # in one query when the first credit to such an account is checked.
+    month_base: dict[int, int] | None = None
+    month: date | None = None
+    # Credits this plan adds on top of month_base, per account id.
     months: dict[int, int] = field(default_factory=dict)
     touched: set[int] = field(default_factory=set)
 
@@ -337,54 +354,75 @@ def submit_batch(
 
     One request's rejection does not stop the others; the result list has one
     entry per request, in order. This is the fast path for bulk work (payouts,
-    the demo city, benchmarks): one lock round-trip and one journal append for
-    the whole batch.
+    the demo city, benchmarks): one lock statement for all accounts and one
+    journal append for the whole batch.
     """
     results: list[BatchResult | None] = [None] * len(requests)
-    seen: dict[str, int] = {}
     todo: list[tuple[int, TransferRequest]] = []
+    seen: set[str] = set()
     for position, request in enumerate(requests):
         try:
             _check_shape(request)
-            if request.id in seen:
-                raise TransferRejected(
-                    "id_conflict",
-                    "id",
-                    _("The transfer id %(id)s appears twice in one batch.")
-                    % {"id": request.id},
-                )
-            seen[request.id] = position
-            todo.append((position, request))
         except TransferRejected as error:
             results[position] = BatchResult(None, error)
-    with transaction.atomic():
-        plan = _lock([n for _, r in todo for n in (r.debit, r.credit)])
-        # Read after the locks, for the reason given in submit_linked.
-        existing = {
-            t.client_id: t
-            for t in Transfer.objects.filter(client_id__in=[r.id for _, r in todo])
-        }
-        now = timezone.now()
-        rows = []
-        positions = []
-        for position, request in todo:
-            known = existing.get(request.id)
-            if known is not None:
-                if known.request_hash == request.fingerprint(""):
-                    results[position] = BatchResult(known, None)
-                else:
-                    results[position] = BatchResult(None, _id_conflict(request.id))
-                continue
-            try:
-                rows.append(_plan_transfer(plan, request, "", now, actor))
-                positions.append(position)
-            except TransferRejected as error:
-                results[position] = BatchResult(None, error)
-        for position, transfer in zip(
-            positions, _write(plan, rows, actor), strict=True
-        ):
-            results[position] = BatchResult(transfer, None)
+            continue
+        if request.id in seen:
+            results[position] = BatchResult(None, _repeated_in_batch(request.id))
+            continue
+        seen.add(request.id)
+        todo.append((position, request))
+
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                done = _run_batch(todo, actor)
+            break
+        except IntegrityError:
+            # Another client committed one of these ids after this attempt
+            # read them; the next attempt finds it stored.
+            if attempt == BATCH_ATTEMPTS:
+                raise
+            logger.info("wallet batch retried after a concurrent insert")
+    for position, result in done.items():
+        results[position] = result
     return [r for r in results if r is not None]
+
+
+def _run_batch(
+    todo: list[tuple[int, TransferRequest]], actor: str | None
+) -> dict[int, BatchResult]:
+    plan = _lock([n for _, r in todo for n in (r.debit, r.credit)])
+    # Read after the locks, for the reason given in submit_linked.
+    existing = {
+        t.client_id: t
+        for t in Transfer.objects.filter(client_id__in=[r.id for _, r in todo])
+    }
+    now = timezone.now()
+    done: dict[int, BatchResult] = {}
+    rows: list[tuple[int, Transfer]] = []
+    for position, request in todo:
+        known = existing.get(request.id)
+        if known is not None and known.request_hash == request.fingerprint(""):
+            done[position] = BatchResult(known, None)
+        elif known is not None:
+            done[position] = BatchResult(None, _id_conflict(request.id))
+        else:
+            try:
+                rows.append((position, _plan_transfer(plan, request, "", now, actor)))
+            except TransferRejected as error:
+                done[position] = BatchResult(None, error)
+    _write(plan, [row for _, row in rows], actor)
+    for position, row in rows:
+        done[position] = BatchResult(row, None)
+    return done
+
+
+def _repeated_in_batch(client_id: str) -> TransferRejected:
+    return TransferRejected(
+        "id_conflict",
+        "id",
+        _("The transfer id %(id)s appears twice in one batch.") % {"id": client_id},
+    )
 
 
 def top_up(
@@ -499,13 +537,13 @@ def _check_shape(request: TransferRequest) -> None:
         raise TransferRejected(
             "invalid_amount", "amount", _("The amount is too large.")
         )
-    if request.kind not in TransferKind.values:
+    if request.kind not in TRANSFER_KINDS:
         raise TransferRejected(
             "invalid_kind",
             "kind",
             _("The kind of transfer %(kind)s is unknown.") % {"kind": request.kind},
         )
-    if request.channel not in Channel.values:
+    if request.channel not in CHANNELS:
         raise TransferRejected(
             "invalid_channel",
             "channel",
@@ -649,7 +687,7 @@ def _plan_transfer(
     return Transfer(
         client_id=request.id,
         request_hash=request.fingerprint(link_group),
-        reference=new_reference(),
+        reference=storage.new_reference(),
         debit_account=debit,
         credit_account=credit,
         amount=amount,
@@ -714,9 +752,8 @@ def _check_credit(
                 "tier": tier_label.lower(),
             },
         )
-    if credit.pk not in plan.month_base:
-        plan.month_base[credit.pk] = _month_credits(credit, now)
-    month_total = plan.month_base[credit.pk] + plan.months.get(credit.pk, 0)
+    month_total = _month_credits(plan, now).get(credit.pk, 0)
+    month_total += plan.months.get(credit.pk, 0)
     if month_total + amount > limits.monthly_in_max:
         raise TransferRejected(
             "exceeds_monthly_cap",
@@ -731,43 +768,46 @@ def _check_credit(
         )
 
 
-def _month_credits(account: Account, now: datetime) -> int:
-    month = wallet_policy.month_of(timezone.localdate(now))
-    row = AccountMonth.objects.filter(account=account, month=month).values_list(
-        "credits", flat=True
-    )
-    return next(iter(row), 0)
+def _month_credits(plan: _Plan, now: datetime) -> dict[int, int]:
+    """Return this month's stored credits of the plan's limited accounts."""
+    if plan.month_base is None:
+        plan.month = wallet_policy.month_of(timezone.localdate(now))
+        limited = [
+            account.pk
+            for account in plan.accounts.values()
+            if account.kind in wallet_policy.LIMITED_KINDS
+        ]
+        rows = AccountMonth.objects.filter(account_id__in=limited, month=plan.month)
+        plan.month_base = dict(rows.values_list("account_id", "credits"))
+    return plan.month_base
 
 
 def _write(plan: _Plan, rows: list[Transfer], actor: str | None) -> list[Transfer]:
     """Store the planned totals, the transfers and their journal events."""
     if not rows:
         return []
-    accounts = [a for a in plan.accounts.values() if a.pk in plan.touched]
-    Account.objects.bulk_update(
-        accounts,
-        ["debits_pending", "debits_posted", "credits_pending", "credits_posted"],
-    )
-    _add_month_credits(plan.months, rows[0].created_at)
+    storage.store_totals([a for a in plan.accounts.values() if a.pk in plan.touched])
+    _store_month_credits(plan, rows[0].created_at)
     entries = journal.append_many([_event(row) for row in rows], actor=actor)
     for row, entry in zip(rows, entries, strict=True):
         row.entry_seq = entry.seq
-    Transfer.objects.bulk_create(rows, batch_size=1000)
+    storage.insert_transfers(rows)
     return rows
 
 
-def _add_month_credits(months: dict[int, int], now: datetime) -> None:
-    month = wallet_policy.month_of(timezone.localdate(now))
-    for account_id, amount in months.items():
-        if amount == 0:
-            continue
-        updated = AccountMonth.objects.filter(
-            account_id=account_id, month=month
-        ).update(credits=F("credits") + amount)
-        if not updated:
-            AccountMonth.objects.create(
-                account_id=account_id, month=month, credits=amount
-            )
+def _store_month_credits(plan: _Plan, now: datetime) -> None:
+    if not any(plan.months.values()):
+        return
+    base = _month_credits(plan, now)
+    assert plan.month is not None
+    storage.store_month_credits(
+        plan.month,
+        {
+            account_id: base.get(account_id, 0) + added
+            for account_id, added in plan.months.items()
+            if added
+        },
+    )
 
 
 def _event(
@@ -817,7 +857,9 @@ def _resolve(
             _("The amount must be a whole number of rupiah above zero."),
         )
     fingerprint = hashlib.sha256(
-        rfc8785.dumps({"phase": str(phase), "pending_id": pending_id, "amount": amount})
+        journal.canonical_json(
+            {"phase": str(phase), "pending_id": pending_id, "amount": amount}
+        )
     ).hexdigest()
     try:
         with transaction.atomic():
@@ -845,17 +887,7 @@ def _resolve_locked(
     known = _known_resolution(client_id, fingerprint)
     if known is not None:
         return known
-    reservation = Transfer.objects.filter(
-        client_id=pending_id, phase=Phase.PENDING
-    ).first()
-    if reservation is None:
-        raise TransferRejected(
-            "pending_not_found",
-            "pending_id",
-            _("No pending transfer has the id %(id)s.") % {"id": pending_id},
-        )
-    plan = _lock([reservation.debit_account.number, reservation.credit_account.number])
-    reservation = Transfer.objects.select_for_update().get(pk=reservation.pk)
+    plan, reservation = _lock_reservation(pending_id)
     now = timezone.now()
     if reservation.status != TransferStatus.PENDING:
         # A retry of this id that waited for the locks finds the first
@@ -863,56 +895,15 @@ def _resolve_locked(
         known = _known_resolution(client_id, fingerprint)
         if known is not None:
             return known
-        raise TransferRejected(
-            "pending_not_pending",
-            "pending_id",
-            _("The pending transfer %(id)s is already %(status)s.")
-            % {"id": pending_id, "status": reservation.get_status_display().lower()},
-        )
-    expires_at = reservation.expires_at
-    if phase == Phase.POST and expires_at is not None and expires_at <= now:
-        raise TransferRejected(
-            "pending_expired",
-            "pending_id",
-            _(
-                "The pending transfer %(id)s timed out and can no longer be posted; "
-                "its amount is being released."
-            )
-            % {"id": pending_id},
-        )
-    reserved = reservation.amount
-    taken = reserved if amount is None else amount
-    if phase == Phase.POST and taken > reserved:
-        raise TransferRejected(
-            "post_exceeds_pending",
-            "amount",
-            _("At most Rp%(reserved)s can be posted: that is what was reserved.")
-            % {"reserved": number_format(reserved, force_grouping=True)},
-        )
-    debit = plan.accounts[reservation.debit_account.number]
-    credit = plan.accounts[reservation.credit_account.number]
-    debit.debits_pending -= reserved
-    credit.credits_pending -= reserved
-    released = reserved
-    if phase == Phase.POST:
-        debit.debits_posted += taken
-        credit.credits_posted += taken
-        released = reserved - taken
-    plan.touched.update((debit.pk, credit.pk))
-    if credit.kind in wallet_policy.LIMITED_KINDS and released:
-        month = wallet_policy.month_of(timezone.localdate(reservation.created_at))
-        AccountMonth.objects.filter(account=credit, month=month).update(
-            credits=F("credits") - released
-        )
-    status = (
-        TransferStatus.POSTED
-        if phase == Phase.POST
-        else (TransferStatus.EXPIRED if expire else TransferStatus.VOIDED)
-    )
+    _check_resolvable(reservation, phase, amount, now)
+
+    # A void's row carries the reserved amount; a post's carries what it takes.
+    taken = reservation.amount if amount is None else amount
+    debit, credit = _release(plan, reservation, taken if phase == Phase.POST else 0)
     row = Transfer(
         client_id=client_id,
         request_hash=fingerprint,
-        reference=new_reference(),
+        reference=storage.new_reference(),
         debit_account=debit,
         credit_account=credit,
         amount=taken,
@@ -926,16 +917,89 @@ def _resolve_locked(
         actor=actor or "",
         created_at=now,
     )
-    Account.objects.bulk_update(
-        [debit, credit],
-        ["debits_pending", "debits_posted", "credits_pending", "credits_posted"],
-    )
+    storage.store_totals([debit, credit])
     event_type, body = _event(
-        row, reserved=reserved, reason="expired" if expire else "voided"
+        row, reserved=reservation.amount, reason="expired" if expire else "voided"
     )
-    entry = journal.append(event_type, body, actor=actor)
-    row.entry_seq = entry.seq
+    row.entry_seq = journal.append(event_type, body, actor=actor).seq
     row.save(force_insert=True)
-    reservation.status = status
+
+    if phase == Phase.POST:
+        reservation.status = TransferStatus.POSTED
+    else:
+        reservation.status = TransferStatus.EXPIRED if expire else TransferStatus.VOIDED
     reservation.save(update_fields=["status"])
     return row
+
+
+def _lock_reservation(pending_id: str) -> tuple[_Plan, Transfer]:
+    """Lock a reservation's two accounts, then the reservation itself."""
+    reservation = (
+        Transfer.objects.filter(client_id=pending_id, phase=Phase.PENDING)
+        .select_related("debit_account", "credit_account")
+        .first()
+    )
+    if reservation is None:
+        raise TransferRejected(
+            "pending_not_found",
+            "pending_id",
+            _("No pending transfer has the id %(id)s.") % {"id": pending_id},
+        )
+    plan = _lock([reservation.debit_account.number, reservation.credit_account.number])
+    return plan, Transfer.objects.select_for_update().get(pk=reservation.pk)
+
+
+def _check_resolvable(
+    reservation: Transfer, phase: str, amount: int | None, now: datetime
+) -> None:
+    pending_id = reservation.client_id
+    if reservation.status != TransferStatus.PENDING:
+        raise TransferRejected(
+            "pending_not_pending",
+            "pending_id",
+            _("The pending transfer %(id)s is already %(status)s.")
+            % {"id": pending_id, "status": reservation.get_status_display().lower()},
+        )
+    if phase != Phase.POST:
+        return
+    if reservation.expires_at is not None and reservation.expires_at <= now:
+        raise TransferRejected(
+            "pending_expired",
+            "pending_id",
+            _(
+                "The pending transfer %(id)s timed out and can no longer be posted; "
+                "its amount is being released."
+            )
+            % {"id": pending_id},
+        )
+    if amount is not None and amount > reservation.amount:
+        raise TransferRejected(
+            "post_exceeds_pending",
+            "amount",
+            _("At most Rp%(reserved)s can be posted: that is what was reserved.")
+            % {"reserved": number_format(reservation.amount, force_grouping=True)},
+        )
+
+
+def _release(
+    plan: _Plan, reservation: Transfer, posted: int
+) -> tuple[Account, Account]:
+    """Release a reservation's hold on the locked accounts and post `posted` of it.
+
+    The part not posted is also given back to the credited account's monthly
+    total of the month the reservation was made in.
+    """
+    by_id = {account.pk: account for account in plan.accounts.values()}
+    debit = by_id[reservation.debit_account_id]
+    credit = by_id[reservation.credit_account_id]
+    debit.debits_pending -= reservation.amount
+    credit.credits_pending -= reservation.amount
+    debit.debits_posted += posted
+    credit.credits_posted += posted
+    released = reservation.amount - posted
+    if credit.kind in wallet_policy.LIMITED_KINDS and released:
+        month = wallet_policy.month_of(timezone.localdate(reservation.created_at))
+        AccountMonth.objects.filter(account=credit, month=month).update(
+            credits=F("credits") - released
+        )
+    return debit, credit

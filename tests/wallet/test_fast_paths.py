@@ -1,0 +1,71 @@
+"""The faster encodings the ledger uses must give the bytes the slow ones give.
+
+Stored request fingerprints and journal leaf hashes were computed with the
+rfc8785 package, so the standard-library path of `canonical_json` must match
+it byte for byte wherever it is taken.
+"""
+
+import re
+
+import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kotacerdas.journal.services import canonical_json
+from kotacerdas.wallet import storage
+from kotacerdas.wallet.numbers import CROCKFORD
+
+EXACT = 2**53 - 1
+ascii_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E))
+any_text = st.text()
+plain = st.recursive(
+    st.none() | st.booleans() | st.integers(-EXACT, EXACT) | ascii_text,
+    lambda inner: st.lists(inner) | st.dictionaries(ascii_text, inner),
+    max_leaves=25,
+)
+mixed = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-EXACT, EXACT)
+    | any_text
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner) | st.dictionaries(any_text, inner),
+    max_leaves=25,
+)
+
+
+@given(plain)
+def test_plain_values_match_rfc8785(value) -> None:
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@given(mixed)
+def test_any_value_matches_rfc8785(value) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        return  # lone surrogates and the like: rfc8785 rejects them either way
+    assert canonical_json(value) == expected
+
+
+def test_large_integer_takes_rfc8785_path() -> None:
+    value = {"amount": 2**53}
+    try:
+        expected: bytes | type[Exception] = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError as error:
+        expected = type(error)
+    try:
+        actual: bytes | type[Exception] = canonical_json(value)
+    except rfc8785.CanonicalizationError as error:
+        actual = type(error)
+    assert actual == expected
+
+
+def test_reference_has_receipt_shape() -> None:
+    pattern = re.compile(rf"TRX-[{re.escape(CROCKFORD)}]{{10}}")
+    references = {storage.new_reference() for _ in range(2_000)}
+    assert all(pattern.fullmatch(reference) for reference in references)
+    assert len(references) == 2_000, "50 random bits should not repeat in 2,000"
+    # Every digit value appears in every position, so no bit is stuck.
+    for position in range(4, 14):
+        assert {r[position] for r in references} == set(CROCKFORD)
