@@ -18,7 +18,7 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,12 +40,6 @@ from kotacerdas.wallet.numbers import CROCKFORD, format_wallet_number
 from kotacerdas.wallet.services import TransferRequest
 
 logger = logging.getLogger(__name__)
-
-# The public receipt page's path, used where its URL pattern is not installed.
-RECEIPT_PATH = "/receipts/{reference}/"
-# NOTE: the levy app names no URL pattern for a citizen's bills yet, so this
-# path follows the URL plan and is not reversed.
-BILLS_PATH = "/levy/my-bills/"
 
 # Our codes carry the QRIS merchant criteria of a micro business (usaha mikro).
 MERCHANT_CRITERIA = "UMI"
@@ -69,10 +63,7 @@ class FlowError(Exception):
 
 def receipt_url(reference: str) -> str:
     """Return the public receipt page of a transfer."""
-    try:
-        return reverse("wallet:receipt", kwargs={"reference": reference})
-    except NoReverseMatch:
-        return RECEIPT_PATH.format(reference=reference)
+    return reverse("wallet:receipt", kwargs={"reference": reference})
 
 
 def actor_of(user: Any) -> str:

@@ -121,7 +121,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "summary": flows.summarize(wallet),
             "has_pin": pins.has_pin(request.user),
-            "bills_url": flows.BILLS_PATH,
+            "bills_url": reverse("levy:my_bills"),
             "transfer_blocked": flows.blocked_message(TransferKind.TRANSFER),
             "payment_blocked": flows.blocked_message(TransferKind.PAYMENT),
             "registered_limits": wallet_policy.current_policy().limits.get(

@@ -1,6 +1,7 @@
 """Template filters of the levy pages: rupiah amounts and receipt links."""
 
 from django import template
+from django.urls import reverse
 
 from kotacerdas.wallet.display import rupiah as format_rupiah
 
@@ -15,6 +16,4 @@ def rupiah(amount: int | None) -> str:
 @register.filter
 def receipt_url(reference: str) -> str:
     """Return the public receipt page of a transfer reference."""
-    # NOTE: the wallet's receipt page serves /receipts/<reference>/; the path
-    # is written out because that page's URL name is not fixed yet.
-    return f"/receipts/{reference}/"
+    return reverse("wallet:receipt", kwargs={"reference": reference})
