@@ -66,3 +66,18 @@ def test_demo_is_deterministic_in_counts(city):
     demo.build_demo_registry("small", SEED)
     first = build_demo_wallets(SEED)
     assert first.wallets == Account.objects.filter(member__isnull=False).count() - 1
+
+
+def test_demo_bills_month_and_pays_part(built):
+    from kotacerdas.demo.levies import build_demo_levies
+    from kotacerdas.levy.models import Bill
+
+    citizen, _summary = built
+    levies = build_demo_levies(SEED)
+    assert levies.billed == Bill.objects.count()
+    assert levies.billed > 20
+    assert 0 < levies.paid + levies.partly_paid < levies.billed
+    household = citizen.member.household
+    assert Bill.objects.filter(household=household, paid_amount=0).exists()
+    journal.seal_pending()
+    assert verify_ledger(node_verifier()).ok
