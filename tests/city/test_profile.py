@@ -28,7 +28,12 @@ def test_load_creates_city_and_areas():
     assert city.center_lat == Decimal("-0.472500")
     assert city.boundary["type"] == "Polygon"
     assert city.settings["plate_prefix"] == "PPJ"
-    assert city.settings["limits"] == {}
+    assert city.settings["limits"]["emoney"]["registered"] == {
+        "balance_max": 20_000_000,
+        "monthly_in_max": 40_000_000,
+    }
+    assert city.settings["limits"]["emoney"]["unregistered"]["balance_max"] == 2_000_000
+    assert city.settings["wallet"]["mode"] == "emoney"
     household_classes = [
         (row["code"], row["monthly"])
         for row in city.settings["tariffs"]["levy_classes"]
