@@ -170,13 +170,23 @@ def append_many(
 
 
 def _insert_entries(entries: list[Entry], at: datetime) -> None:
-    """Insert entries with plain multi-row INSERTs, 1,000 rows per statement.
+    """Insert entries with COPY (PostgreSQL, from 20 entries) or multi-row INSERTs.
 
     The same rows as `Entry.objects.bulk_create`, without the ORM's per-field
     preparation, which cost about a third of a bulk append.
     """
     table = Entry._meta.db_table
     recorded_at = connection.ops.adapt_datetimefield_value(at)
+    if connection.vendor == "postgresql" and len(entries) >= 20:
+        command = f"COPY {table} (seq, event_type, body, recorded_at) FROM STDIN"
+        with (
+            connection.cursor() as cursor,
+            connection.wrap_database_errors,
+            cursor.cursor.copy(command) as copy,
+        ):
+            for entry in entries:
+                copy.write_row([entry.seq, entry.event_type, entry.body, recorded_at])
+        return
     with connection.cursor() as cursor:
         for low in range(0, len(entries), 1000):
             chunk = entries[low : low + 1000]
