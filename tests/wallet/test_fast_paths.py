@@ -96,8 +96,8 @@ def test_large_batch_rows_match(city) -> None:
     expected = {wallet.number: 100_000 for wallet in wallets}
     received = dict(expected)
     top_ups = [
-        TransferRequest(f"fill-{i}", settlement.number, w.number, 100_000, "topup")
-        for i, w in enumerate(wallets)
+        TransferRequest(f"fill-{i}", settlement.number, wallet.number, 100_000, "topup")
+        for i, wallet in enumerate(wallets)
     ]
     transfers = []
     for index in range(60):

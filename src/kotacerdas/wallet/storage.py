@@ -20,8 +20,8 @@ from kotacerdas.wallet.models import Account, AccountMonth, Transfer
 from kotacerdas.wallet.numbers import CROCKFORD, REFERENCE_LENGTH, REFERENCE_PREFIX
 
 ROWS_PER_STATEMENT = 500
-# From this many rows on, PostgreSQL gets COPY; below it, the extra round trips
-# of COPY cost more than they save.
+# From this many rows on, PostgreSQL gets COPY and arrays; below it, the extra
+# round trips of COPY cost more than they save.
 COPY_FROM_ROWS = 20
 TRANSFER_COLUMNS = (
     "client_id", "request_hash", "reference", "debit_account_id",
