@@ -52,16 +52,16 @@ logger = logging.getLogger(__name__)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 MEMO_MAX = 64
 MAX_AMOUNT = 10**15
-# Ids of the voids that the expiry job writes; clients may not take them, or
-# a client could block a reservation's expiry by using its void id first.
+# The expiry job writes its voids under ids with this prefix. Clients may not
+# use it, because a client could block an expiry by taking its void id first.
 EXPIRE_PREFIX = "expire:"
 SETTLEMENT_CODE = "settlement"
 # Django builds `.values` anew on every access.
 TRANSFER_KINDS = frozenset(TransferKind.values)
 CHANNELS = frozenset(Channel.values)
 FEES_CODE = "fees"
-# A batch that loses a race for one of its ids to a concurrent insert is run
-# again from the start; each lost race needs a client committing that id.
+# A batch that loses a race for one of its ids to a concurrent insert runs again
+# from the start. Each lost race needs another client to commit one of its ids.
 BATCH_ATTEMPTS = 3
 
 
@@ -747,7 +747,6 @@ def _check_credit(
             "amount",
             wallet_policy.MESSAGES["balance_cap"]
             % {
-                "after": number_format(after, force_grouping=True),
                 "limit": number_format(limits.balance_max, force_grouping=True),
                 "tier": tier_label.lower(),
             },
@@ -760,8 +759,6 @@ def _check_credit(
             "amount",
             wallet_policy.MESSAGES["monthly_cap"]
             % {
-                "month": number_format(month_total, force_grouping=True),
-                "amount": number_format(amount, force_grouping=True),
                 "limit": number_format(limits.monthly_in_max, force_grouping=True),
                 "tier": tier_label.lower(),
             },
