@@ -515,10 +515,10 @@ def _check_shape(request: TransferRequest) -> None:
     try:
         reject_personal_data(request.id, "id")
         reject_personal_data(request.memo, "memo")
-    except PersonalDataError:
+    except PersonalDataError as error:
         raise TransferRejected(
             "personal_data",
-            "memo",
+            error.path,
             _(
                 "Transfer ids and notes must not contain a NIK, KK number or other personal data."
             ),
