@@ -381,7 +381,7 @@ def test_wrong_pin_counts_tries(api, citizen, wallet, neighbour_wallet):
     assert third.status_code == 423
     assert error_of(third)["code"] == "pin_locked"
     assert right.status_code == 423
-    assert "Try again in" in error_of(right)["message"]
+    assert "Try again then" in error_of(right)["message"]
     assert balance(neighbour_wallet) == 0
 
 

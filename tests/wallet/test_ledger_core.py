@@ -3,14 +3,14 @@
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
+from tests.wallet.conftest import fund, new_id
 
-from kotacerdas.journal.models import Entry
 from kotacerdas.journal.keys import node_verifier
+from kotacerdas.journal.models import Entry
 from kotacerdas.journal.verify import verify_ledger
 from kotacerdas.wallet import services
 from kotacerdas.wallet.models import Account, Transfer
 from kotacerdas.wallet.services import TransferRejected, TransferRequest
-from tests.wallet.conftest import fund, new_id
 
 
 def pay(debit, credit, amount, kind="transfer", **extra) -> TransferRequest:
@@ -192,3 +192,15 @@ def test_verify_recomputes_balances(alice, bob, shop):
     assert not report.ok
     assert any("wallet account" in p and "credits_posted" in p for p in report.problems)
     assert Entry.objects.filter(event_type="wallet.transfer.posted").count() >= 3
+
+
+@pytest.mark.django_db
+def test_cap_message_hides_payee_balance(alice, bob):
+    fund(alice, 1_000_000)
+    fund(bob, 1_500_000)
+    with pytest.raises(TransferRejected) as caught:
+        services.submit(pay(alice, bob, 600_000))
+    assert caught.value.code == "exceeds_balance_cap"
+    assert "2,100,000" not in caught.value.message
+    assert "1,500,000" not in caught.value.message
+    assert "2,000,000" in caught.value.message

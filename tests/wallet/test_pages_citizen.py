@@ -401,8 +401,8 @@ def test_third_wrong_pin_locks(client, wallet, payee, with_pin):
     locked = client.post(TRANSFER, {**data, "pin": "999999"})
     after = client.post(TRANSFER, {**data, "pin": PIN})
 
-    assert "Wrong PIN. The PIN is now locked for 30 minutes." in text(locked)
-    assert "The PIN is locked after too many wrong tries." in text(after)
+    assert "Wrong PIN. The PIN is now locked until " in text(locked)
+    assert "The PIN is locked after too many wrong tries, until " in text(after)
     assert reload(wallet).balance == 50_000
     assert not Transfer.objects.filter(kind="transfer").exists()
 
@@ -434,7 +434,7 @@ def test_payee_balance_cap_message(client, wallet, payee, with_pin):
     _first, response = send(client, payee, "500000")
 
     page = text(response)
-    assert "above its limit of Rp2,000,000 for unregistered wallets" in page
+    assert "balance limit of Rp2,000,000 for unregistered wallets" in page
     assert reload(wallet).balance == 600_000
 
 

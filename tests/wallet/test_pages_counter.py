@@ -120,7 +120,7 @@ def test_cash_in_above_unregistered_cap(cashier, citizen_wallet):
 
     page = text(response)
     assert response.status_code == 400
-    assert "above its limit of Rp2,000,000 for unregistered wallets" in page
+    assert "balance limit of Rp2,000,000 for unregistered wallets" in page
     assert reload(citizen_wallet).balance == 1_500_000
 
 

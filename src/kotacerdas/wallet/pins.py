@@ -6,11 +6,11 @@ wrong try is committed on its own and counts even though the payment fails.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -73,15 +73,13 @@ def check_pin(user, pin: str) -> None:
         if record is None:
             raise PinError("no_pin", _("Set a payment PIN first, on your wallet page."))
         if record.locked_until and record.locked_until > now:
-            minutes = max(1, int((record.locked_until - now).total_seconds() // 60) + 1)
             raise PinError(
                 "pin_locked",
-                ngettext(
-                    "The PIN is locked after too many wrong tries. Try again in %(minutes)d minute.",
-                    "The PIN is locked after too many wrong tries. Try again in %(minutes)d minutes.",
-                    minutes,
+                _(
+                    "The PIN is locked after too many wrong tries, until %(time)s. "
+                    "Try again then."
                 )
-                % {"minutes": minutes},
+                % {"time": _until(record.locked_until)},
             )
         if check_password(pin or "", record.pin_hash):
             if record.failed_attempts or record.locked_until:
@@ -98,12 +96,8 @@ def check_pin(user, pin: str) -> None:
             logger.warning("payment PIN locked for user %s", user.pk)
             error = PinError(
                 "pin_locked",
-                ngettext(
-                    "Wrong PIN. The PIN is now locked for %(minutes)d minute.",
-                    "Wrong PIN. The PIN is now locked for %(minutes)d minutes.",
-                    policy.pin_lock_minutes,
-                )
-                % {"minutes": policy.pin_lock_minutes},
+                _("Wrong PIN. The PIN is now locked until %(time)s.")
+                % {"time": _until(record.locked_until)},
             )
         else:
             record.save(update_fields=["failed_attempts"])
@@ -117,3 +111,11 @@ def check_pin(user, pin: str) -> None:
                 % {"left": left},
             )
     raise error
+
+
+def _until(moment: datetime) -> str:
+    """Format a lock's end in the city's time zone, with the date if not today."""
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localdate():
+        return formats.time_format(local, "H:i")
+    return formats.date_format(local, "SHORT_DATETIME_FORMAT")

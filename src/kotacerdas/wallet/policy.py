@@ -108,14 +108,16 @@ def month_of(day: date) -> date:
     return day.replace(day=1)
 
 
+# Neither message shows the receiving wallet's balance or monthly total: a
+# payer must not learn another person's balance by trying amounts.
 MESSAGES = {
     "balance_cap": _(
-        "This would bring the wallet's balance to Rp%(after)s, above its limit of "
-        "Rp%(limit)s for %(tier)s wallets. Send a smaller amount."
+        "The receiving wallet cannot take this amount: it would pass the balance "
+        "limit of Rp%(limit)s for %(tier)s wallets. Send a smaller amount."
     ),
     "monthly_cap": _(
-        "This wallet has taken in Rp%(month)s this month; Rp%(amount)s more would pass "
-        "its monthly limit of Rp%(limit)s for %(tier)s wallets. Send a smaller amount "
-        "or wait until next month."
+        "The receiving wallet cannot take this amount this month: it would pass the "
+        "monthly limit of Rp%(limit)s for %(tier)s wallets. Send a smaller amount or "
+        "wait until next month."
     ),
 }
