@@ -116,7 +116,8 @@ class WalletChecker:
             for name in TOTALS:
                 if row[name] != totals[name]:
                     problems.append(
-                        f"wallet account {row['id']}: {name} is {row[name]} but the "
+                        f"wallet account {row['id']} (number {row['number']}): {name} "
+                        f"is {row[name]} but the "
                         f"journal's transfers add up to {totals[name]}"
                     )
         for account_id in sorted(set(self.accounts) - seen):

@@ -18,6 +18,9 @@ def mask_name(full_name: str) -> str:
 
 def holder_name(account: Account) -> str:
     """Return the account's full display name, for its holder and staff only."""
+    if account.kind in (AccountKind.REVENUE, AccountKind.SETTLEMENT, AccountKind.FEES):
+        # City accounts carry an internal code as their label.
+        return str(account.get_kind_display())
     if account.kind != AccountKind.CITIZEN:
         return account.label or account.get_kind_display()
     if account.member is not None:

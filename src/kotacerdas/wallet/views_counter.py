@@ -35,7 +35,7 @@ def _row(transfer: Transfer) -> dict[str, Any]:
         "transfer": transfer,
         "number": flows.format_number(account.number),
         "holder": display.payee_name(account),
-        "cash_in": transfer.kind == TransferKind.TOPUP,
+        "cash_in": transfer.kind != TransferKind.WITHDRAWAL,
     }
 
 

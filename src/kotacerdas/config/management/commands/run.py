@@ -111,7 +111,7 @@ class Command(BaseCommand):
             if wallet:
                 self.stdout.write(
                     "Top up the demo citizen's wallet as the bank would:\n"
-                    f"  kotacerdas bank-sim topup --wallet {wallet} --amount 50000 "
+                    f"  .venv/bin/kotacerdas bank-sim topup --wallet {wallet} --amount 50000 "
                     f"--url {url.rstrip('/')}"
                 )
         self.stdout.write("Press Ctrl+C to stop.\n")
