@@ -371,7 +371,7 @@ def parse_amount(text: str, column: str = "amount") -> int:
 
 def _split_amount(value: str) -> tuple[str | None, str]:
     """Split an amount into its whole digits and its fraction digits."""
-    if value.isdigit():
+    if value.isdecimal():
         return value, ""
     marks = [mark for mark in ".," if mark in value]
     if len(marks) == 2:
@@ -385,7 +385,7 @@ def _split_amount(value: str) -> tuple[str | None, str]:
         else:
             decimal, grouping = "", mark
     whole, _sep, fraction = value.rpartition(decimal) if decimal else (value, "", "")
-    if decimal and (not fraction.isdigit() or len(fraction) > 2):
+    if decimal and (not fraction.isdecimal() or len(fraction) > 2):
         return None, ""
     if grouping:
         groups = whole.split(grouping)
@@ -394,7 +394,7 @@ def _split_amount(value: str) -> tuple[str | None, str]:
         ):
             return None, ""
         whole = "".join(groups)
-    if not whole.isdigit():
+    if not whole.isdecimal():
         return None, ""
     return whole, fraction
 

@@ -123,7 +123,7 @@ def _labelled_cashiers(cashiers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ids = [
         int(actor.split(":", 1)[1])
         for actor in (row["actor"] for row in cashiers)
-        if actor.startswith("user:") and actor[5:].isdigit()
+        if actor.startswith("user:") and actor[5:].isdecimal()
     ]
     names = dict(
         get_user_model().objects.filter(pk__in=ids).values_list("pk", "username")
@@ -132,7 +132,7 @@ def _labelled_cashiers(cashiers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in cashiers:
         actor = row["actor"]
         user_id = actor[5:] if actor.startswith("user:") else ""
-        name = names.get(int(user_id)) if user_id.isdigit() else None
+        name = names.get(int(user_id)) if user_id.isdecimal() else None
         label = name or actor or _("not recorded")
         labelled.append(
             row | {"label": label, "hand_over": row["cash_in"] - row["cash_out"]}

@@ -370,7 +370,7 @@ def clean_wallet_number(value: Any, field: str) -> str:
     except InvalidWalletNumber:
         pass
     digits = "".join(ch for ch in text if ch not in " .-")
-    if digits.isdigit() and len(digits) == WALLET_LENGTH:
+    if digits.isdecimal() and len(digits) == WALLET_LENGTH:
         raise InvalidValue(
             field,
             _(
@@ -396,7 +396,9 @@ def clean_amount(value: Any, field: str = "amount") -> int:
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+    elif (
+        isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal()
+    ):
         number = int(value.strip())
     if number is None or number <= 0:
         raise InvalidValue(
@@ -461,7 +463,7 @@ def clean_pin(value: Any, field: str = "pin") -> str:
     if not (
         isinstance(value, str)
         and value.isascii()
-        and value.isdigit()
+        and value.isdecimal()
         and len(value) == PIN_DIGITS
     ):
         raise InvalidValue(
@@ -512,7 +514,7 @@ def _whole(value: Any, field: str, default: int) -> int:
         return default
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and value.strip().lstrip("-").isdecimal():
         return int(value.strip())
     raise InvalidValue(field, _("Enter a whole number."))
 

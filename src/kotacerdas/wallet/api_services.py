@@ -152,7 +152,7 @@ def list_accounts(request: HttpRequest, query: Query[AccountsQuery]) -> Reply:
     status = clean_filter(query.status, "status", AccountStatus.values)
     typed = clean_text(query.number, "number", 20)
     number = "".join(ch for ch in typed if ch not in " .-")
-    if number and not (number.isdigit() and len(number) <= WALLET_LENGTH):
+    if number and not (number.isdecimal() and len(number) <= WALLET_LENGTH):
         raise InvalidValue(
             "number",
             _("Enter up to the %(length)d digits of a wallet number.")

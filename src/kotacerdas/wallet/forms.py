@@ -132,7 +132,7 @@ class WalletNumberField(forms.CharField):
             return clean_wallet_number(text)
         except InvalidWalletNumber:
             digits = re.sub(r"[\s.-]", "", text)
-            if digits.isdigit() and len(digits) == WALLET_LENGTH:
+            if digits.isdecimal() and len(digits) == WALLET_LENGTH:
                 raise forms.ValidationError(
                     _(
                         "The wallet number's last digit does not match the others: check the number for a typo."

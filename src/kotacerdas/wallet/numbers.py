@@ -35,7 +35,7 @@ def new_wallet_number() -> str:
 def clean_wallet_number(value: str) -> str:
     """Return the 12 digits of a typed wallet number, spaces and dashes removed."""
     digits = _SEPARATORS.sub("", value or "")
-    if not digits.isdigit() or len(digits) != WALLET_LENGTH:
+    if not digits.isdecimal() or len(digits) != WALLET_LENGTH:
         raise InvalidWalletNumber(f"a wallet number is {WALLET_LENGTH} digits")
     try:
         luhn.validate(digits)

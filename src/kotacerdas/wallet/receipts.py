@@ -197,7 +197,7 @@ def party(account: Account, channel: str) -> Party:
 def cashier_role(actor: str) -> str:
     """Name the role of the staff member who wrote a counter transfer."""
     prefix, _sep, user_id = (actor or "").partition(":")
-    if prefix == "user" and user_id.isdigit():
+    if prefix == "user" and user_id.isdecimal():
         names = set(
             Group.objects.filter(user__pk=int(user_id)).values_list("name", flat=True)
         )
