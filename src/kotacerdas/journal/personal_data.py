@@ -44,7 +44,7 @@ PHONE = re.compile(r"^(?:\+?62|0)8\d{7,11}$")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 SALTED_HASH = re.compile(r"^[0-9a-f]{64}$")
 # A UUID in its canonical 8-4-4-4-12 form. About 0.2% of random UUIDs have 16
-# digits in a row once the dashes are gone, but nobody writes a NIK this way.
+# digits in a row once the dashes are gone, and a NIK is never written in this form.
 UUID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )

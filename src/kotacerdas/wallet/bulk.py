@@ -51,7 +51,7 @@ def open_accounts(
         )
     Account.objects.bulk_create(accounts, batch_size=2000)
     # bulk_create sets primary keys on PostgreSQL and SQLite 3.35+; read them
-    # back by number so this also holds where it does not.
+    # back by number so this also works where it does not.
     by_number = Account.objects.in_bulk(
         [a.number for a in accounts], field_name="number"
     )

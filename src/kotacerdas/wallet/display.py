@@ -1,4 +1,4 @@
-"""How accounts appear to people: names masked for payers, amounts in rupiah."""
+"""Display helpers for accounts: names masked for payers, amounts in rupiah."""
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -9,7 +9,7 @@ from kotacerdas.wallet.models import Account, AccountKind
 def mask_name(full_name: str) -> str:
     """Keep each word's first letter: "Siti Rahmawati" becomes "S*** R********".
 
-    A payer sees enough to recognise the payee without learning the name.
+    The masked form lets a payer recognise the payee without learning the name.
     """
     return " ".join(
         word[0] + "*" * (len(word) - 1) for word in full_name.split() if word
@@ -31,7 +31,7 @@ def holder_name(account: Account) -> str:
 
 
 def payee_name(account: Account) -> str:
-    """Return the name a payer sees before confirming: masked for citizens."""
+    """Return the name shown to a payer before confirming: masked for citizens."""
     if account.kind == AccountKind.CITIZEN:
         return mask_name(holder_name(account))
     return holder_name(account)

@@ -1,4 +1,4 @@
-"""What the wallet allows: e-money limits, the operating mode and money paths.
+"""Wallet policy: e-money limits, the operating mode and the allowed money paths.
 
 Limits and the mode come from the city profile (`[limits.emoney.*]` and
 `[wallet]`), so a city or its partner bank changes them without a release.
@@ -27,7 +27,7 @@ CLOSED_LOOP_BLOCKED = {
     TransferKind.WITHDRAWAL,
 }
 
-# Which account kinds each kind of transfer may debit and credit.
+# The account kinds each kind of transfer may debit and credit.
 K = AccountKind
 PATHS: dict[str, tuple[set[str], set[str]]] = {
     TransferKind.TOPUP: ({K.SETTLEMENT}, {K.CITIZEN, K.MERCHANT, K.WASTE_BANK}),

@@ -1,15 +1,15 @@
 """The only write path to wallet balances: opening accounts and transfers.
 
 Every call runs in one transaction. It locks the accounts it touches in
-ascending id order (so two transfers between the same accounts cannot
-deadlock), checks the request against the accounts' flags, the e-money limits
-and the operating mode, updates the running totals, writes the transfer rows
-and appends one journal event per transfer last. The database's check
-constraints back each invariant a second time.
+ascending id order, so two transfers between the same accounts cannot
+deadlock. It then checks the request against the accounts' flags, the e-money
+limits and the operating mode, updates the running totals, writes the
+transfer rows and appends one journal event per transfer last. The database's
+check constraints back each invariant a second time.
 
-A client-chosen id makes each submit idempotent: the same id with the same
-request returns the stored transfer; the same id with a different request is
-rejected. A rejected request stores nothing, so retrying it after the cause
+A client-chosen id makes each submit idempotent. The same id with the same
+request returns the stored transfer, and the same id with a different request
+is rejected. A rejected request stores nothing, so retrying it after the cause
 is fixed (a top-up arrived) can succeed.
 """
 
@@ -138,7 +138,7 @@ def open_account(
     """Open an account with a fresh wallet number and journal it.
 
     Accounts that hold money owed to someone get "debits must not exceed
-    credits"; the settlement account gets the mirror flag, because the partner
+    credits". The settlement account gets the mirror flag, because the partner
     bank cannot pay out more than was paid in.
     """
     if kind not in AccountKind.values:
@@ -205,7 +205,7 @@ def wallet_for(user: Any, *, open_if_missing: bool = True) -> Account | None:
     """Return a user's citizen wallet, opening one on first use.
 
     A user linked to a registry member gets a registered wallet tied to that
-    member (taking over a wallet the member already had); anyone else gets an
+    member, taking over a wallet the member already had. Anyone else gets an
     unregistered one, with the lower e-money limits.
     """
     found = Account.objects.filter(holder=user, kind=AccountKind.CITIZEN).first()
