@@ -229,6 +229,32 @@ KOTACERDAS_DEMO_PASSWORD = env_str("KOTACERDAS_DEMO_PASSWORD", "kotacerdas-demo"
 # small, city or large.
 KOTACERDAS_DEMO_SIZE = env_str("KOTACERDAS_DEMO_SIZE", "city")
 
+# Witnesses (see docs/witnesses.md). A checkpoint counts as witnessed once this
+# many of the active witnesses have co-signed it.
+KOTACERDAS_WITNESS_QUORUM = env_int("KOTACERDAS_WITNESS_QUORUM", 2, minimum=1)
+KOTACERDAS_WITNESS_INTERVAL_S = env_float(
+    "KOTACERDAS_WITNESS_INTERVAL_S", 5.0, minimum=0.1
+)
+KOTACERDAS_WITNESS_TIMEOUT_S = env_float(
+    "KOTACERDAS_WITNESS_TIMEOUT_S", 10.0, minimum=0.1
+)
+# Demo witnesses `kotacerdas run` starts beside the city (0 for none); their
+# state and keys live under var/witnesses/.
+KOTACERDAS_DEMO_WITNESSES = env_int("KOTACERDAS_DEMO_WITNESSES", 3, minimum=0)
+
+# Anchoring on an EVM chain (see docs/anchoring.md). An empty URL means: the
+# local anvil node `kotacerdas run` starts when one is installed, otherwise the
+# in-process development chain, which is lost on restart.
+KOTACERDAS_CHAIN_URL = env_str("KOTACERDAS_CHAIN_URL", "")
+KOTACERDAS_CHAIN_KEY_FILE = env_path(
+    "KOTACERDAS_CHAIN_KEY_FILE", KEYS_DIR / "chain-operator.key"
+)
+KOTACERDAS_ANCHOR_INTERVAL_S = env_float(
+    "KOTACERDAS_ANCHOR_INTERVAL_S", 60.0, minimum=1.0
+)
+# Partner attestations the anchor contract needs before a root is final.
+KOTACERDAS_ANCHOR_THRESHOLD = env_int("KOTACERDAS_ANCHOR_THRESHOLD", 2, minimum=1)
+
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,

@@ -125,3 +125,146 @@ class VerifyRun(models.Model):
 
     def __str__(self) -> str:
         return f"verify run {self.started_at:%Y-%m-%d %H:%M}: {'valid' if self.ok else 'invalid'}"
+
+
+class Witness(models.Model):
+    """A partner's witness the node asks to co-sign each new checkpoint.
+
+    `vkey` is the witness's cosigner verifier key (C2SP signed-note vkey with
+    signature type 0x04). `last_size` is the tree size the witness last
+    co-signed for us, as far as the node knows; the witness's own state is the
+    authority, and a 409 answer corrects this value.
+    """
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    url = models.URLField(_("submission URL prefix"), max_length=500)
+    vkey = models.CharField(_("verifier key"), max_length=400, unique=True)
+    chain_address = models.CharField(
+        _("chain address"), max_length=42, blank=True, default=""
+    )
+    active = models.BooleanField(_("active"), default=True)
+    added_at = models.DateTimeField(_("added at"), auto_now_add=True)
+    last_size = models.BigIntegerField(_("last co-signed size"), default=0)
+    last_cosigned_at = models.DateTimeField(
+        _("last co-signed at"), null=True, blank=True
+    )
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("witness")
+        verbose_name_plural = _("witnesses")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_size__gte=0), name="witness_last_size_gte_0"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Cosignature(models.Model):
+    """One witness's C2SP `cosignature/v1` line on one block's checkpoint."""
+
+    block = models.ForeignKey(
+        Block, on_delete=models.PROTECT, related_name="cosignatures"
+    )
+    witness = models.ForeignKey(
+        Witness, on_delete=models.PROTECT, related_name="cosignatures"
+    )
+    timestamp = models.BigIntegerField(_("cosignature time"))
+    line = models.TextField(_("signature line"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["block_id", "witness_id"]
+        verbose_name = _("cosignature")
+        verbose_name_plural = _("cosignatures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["block", "witness"], name="cosignature_one_per_witness"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"cosignature by {self.witness_id} on block {self.block_id}"
+
+
+class ChainDeployment(models.Model):
+    """The anchor contract as deployed on one chain.
+
+    `genesis_hash` (the hash of the chain's block 0) tells a chain that was
+    reset, such as a restarted in-process chain, from the one the contract was
+    deployed on.
+    """
+
+    chain_id = models.BigIntegerField(_("chain id"))
+    genesis_hash = models.CharField(_("genesis block hash"), max_length=66)
+    address = models.CharField(_("contract address"), max_length=42)
+    deploy_tx = models.CharField(_("deployment transaction"), max_length=66)
+    partners = models.JSONField(_("partner addresses"), default=list)
+    threshold = models.PositiveSmallIntegerField(_("attestations needed"))
+    in_process = models.BooleanField(_("in-process development chain"), default=False)
+    deployed_at = models.DateTimeField(_("deployed at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-deployed_at"]
+        verbose_name = _("chain deployment")
+        verbose_name_plural = _("chain deployments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chain_id", "genesis_hash", "address"],
+                name="chain_deployment_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"anchor contract {self.address} on chain {self.chain_id}"
+
+
+class Anchor(models.Model):
+    """One `attest(root, size)` transaction for a block, and what became of it."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", _("sent")
+        CONFIRMED = "confirmed", _("confirmed")
+        REVERTED = "reverted", _("reverted")
+        FAILED = "failed", _("failed")
+
+    block = models.ForeignKey(Block, on_delete=models.PROTECT, related_name="anchors")
+    deployment = models.ForeignKey(
+        ChainDeployment, on_delete=models.PROTECT, related_name="anchors"
+    )
+    sender = models.CharField(_("sender address"), max_length=42)
+    nonce = models.BigIntegerField(_("nonce"))
+    tx_hash = models.CharField(_("transaction hash"), max_length=66, unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.SENT
+    )
+    chain_block_number = models.BigIntegerField(
+        _("chain block number"), null=True, blank=True
+    )
+    chain_block_hash = models.CharField(
+        _("chain block hash"), max_length=66, blank=True, default=""
+    )
+    gas_used = models.BigIntegerField(_("gas used"), null=True, blank=True)
+    final = models.BooleanField(_("final on the chain"), default=False)
+    error = models.TextField(_("error"), blank=True, default="")
+    sent_at = models.DateTimeField(_("sent at"))
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(
+        _("latency in milliseconds"), null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["-sent_at"]
+        verbose_name = _("anchor")
+        verbose_name_plural = _("anchors")
+        indexes = [models.Index(fields=["block", "status"])]
+
+    def __str__(self) -> str:
+        return f"anchor of block {self.block_id} in {self.tx_hash}"

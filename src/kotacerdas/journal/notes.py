@@ -1,4 +1,6 @@
-"""Signed notes and checkpoints in the C2SP `signed-note` and `tlog-checkpoint` forms.
+"""Signed notes, checkpoints and cosignatures in the C2SP forms.
+
+The formats are `signed-note`, `tlog-checkpoint` and `tlog-cosignature`.
 
 A note is UTF-8 text ending in a newline, a blank line, then one line per
 signature: an em dash, the key name, and base64 of the 4-byte key id followed by
@@ -19,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 ED25519_TYPE = b"\x01"
+COSIGNATURE_TYPE = b"\x04"
+COSIGNATURE_HEADER = "cosignature/v1\n"
 SIGNATURE_PREFIX = "\u2014 "
 
 
@@ -30,17 +34,22 @@ def public_bytes(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def key_id(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + ED25519_TYPE + public_key).digest()[
-        :4
-    ]
+def key_id(name: str, public_key: bytes, key_type: bytes = ED25519_TYPE) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + key_type + public_key).digest()[:4]
 
 
-def verifier_key(name: str, public_key: Ed25519PublicKey) -> str:
+def verifier_key(
+    name: str, public_key: Ed25519PublicKey, key_type: bytes = ED25519_TYPE
+) -> str:
     """Return the verifier key string `name+hexid+base64(type||key)`."""
     raw = public_bytes(public_key)
-    encoded = base64.b64encode(ED25519_TYPE + raw).decode()
-    return f"{name}+{key_id(name, raw).hex()}+{encoded}"
+    encoded = base64.b64encode(key_type + raw).decode()
+    return f"{name}+{key_id(name, raw, key_type).hex()}+{encoded}"
+
+
+def cosigner_key(name: str, public_key: Ed25519PublicKey) -> str:
+    """Return a witness's verifier key, of signature type 0x04 (cosignature/v1)."""
+    return verifier_key(name, public_key, COSIGNATURE_TYPE)
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ class Verifier:
     public_key: Ed25519PublicKey
 
     @classmethod
-    def parse(cls, vkey: str) -> "Verifier":
+    def parse(cls, vkey: str, key_type: bytes = ED25519_TYPE) -> "Verifier":
         try:
             name, hex_id, encoded = vkey.split("+", 2)
             raw = base64.b64decode(encoded, validate=True)
@@ -58,9 +67,10 @@ class Verifier:
             raise NoteError(
                 f"verifier key {vkey!r} is invalid: expected name+id+key"
             ) from error
-        if raw[:1] != ED25519_TYPE or len(raw) != 33:
-            raise NoteError(f"verifier key for {name!r} is not an Ed25519 key")
-        if key_id(name, raw[1:]).hex() != hex_id:
+        if raw[:1] != key_type or len(raw) != 33:
+            wanted = "cosigner" if key_type == COSIGNATURE_TYPE else "Ed25519"
+            raise NoteError(f"verifier key for {name!r} is not an {wanted} key")
+        if key_id(name, raw[1:], key_type).hex() != hex_id:
             raise NoteError(
                 f"verifier key for {name!r} has a key id that does not match"
             )
@@ -88,7 +98,10 @@ def split_note(note: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
         if not line.startswith(SIGNATURE_PREFIX):
             raise NoteError(f"signature line {line!r} does not start with an em dash")
         name, _, encoded = line[len(SIGNATURE_PREFIX) :].rpartition(" ")
-        raw = base64.b64decode(encoded)
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            raise NoteError(f"signature line for {name!r} is not base64") from None
         if len(raw) < 5:
             raise NoteError(f"signature line for {name!r} is too short")
         signatures.append((name, raw[:4], raw[4:]))
@@ -149,3 +162,42 @@ class Checkpoint:
             raise NoteError("checkpoint hashes must be 32 bytes")
         sealed_at = datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
         return cls(origin, int(size), root_hash, prev_hash, sealed_at)
+
+
+def cosigned_message(checkpoint_text: str, timestamp: int) -> bytes:
+    """Return the bytes a cosignature/v1 signs: header, time line, checkpoint body."""
+    return f"{COSIGNATURE_HEADER}time {timestamp}\n{checkpoint_text}".encode()
+
+
+def cosign(
+    checkpoint_text: str, name: str, private_key: Ed25519PrivateKey, timestamp: int
+) -> str:
+    """Return one cosignature/v1 signature line (ending in a newline)."""
+    if not 0 <= timestamp < 2**63:
+        raise NoteError(f"cosignature time {timestamp} is out of range")
+    signature = private_key.sign(cosigned_message(checkpoint_text, timestamp))
+    raw = public_bytes(private_key.public_key())
+    value = (
+        key_id(name, raw, COSIGNATURE_TYPE) + timestamp.to_bytes(8, "big") + signature
+    )
+    return f"{SIGNATURE_PREFIX}{name} {base64.b64encode(value).decode()}\n"
+
+
+def verify_cosignature(note: str, verifier: Verifier) -> int:
+    """Return the time of `verifier`'s cosignature on the note, else raise NoteError.
+
+    `verifier` must have been parsed with `key_type=COSIGNATURE_TYPE`.
+    """
+    text, signatures = split_note(note)
+    for name, signer_id, value in signatures:
+        if name != verifier.name or signer_id != verifier.key_id:
+            continue
+        if len(value) != 8 + 64:
+            raise NoteError(f"cosignature by {name!r} has the wrong length")
+        timestamp = int.from_bytes(value[:8], "big")
+        try:
+            verifier.public_key.verify(value[8:], cosigned_message(text, timestamp))
+        except InvalidSignature:
+            raise NoteError(f"cosignature by {name!r} does not verify") from None
+        return timestamp
+    raise NoteError(f"note carries no cosignature by {verifier.name!r}")

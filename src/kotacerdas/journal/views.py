@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from kotacerdas.journal import services
+from kotacerdas.journal import anchoring, services, witnessing
 from kotacerdas.journal.keys import SigningKeyError, node_verifier_key
 from kotacerdas.journal.models import Block, Entry, VerifyRun
 
@@ -39,6 +39,8 @@ def ledger_status(request: HttpRequest) -> HttpResponse:
         .annotate(count=Count("seq"))
         .order_by("event_type"),
         "verifier_key": vkey,
+        **witnessing.status_context(block),
+        **anchoring.status_context(),
     }
     is_htmx = bool(getattr(request, "htmx", False))
     template = "journal/partials/status.html" if is_htmx else "journal/status.html"

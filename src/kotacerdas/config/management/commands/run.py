@@ -85,13 +85,26 @@ class Command(BaseCommand):
             "--no-control-socket",
         ]
         worker = [sys.executable, "-m", "kotacerdas.config.cli", "worker"]
-        processes = {
-            "web": subprocess.Popen(web),
-            "worker": subprocess.Popen(worker),
-        }
+        # The chain and the witnesses come first: the worker's anchor and
+        # witness jobs talk to them.
+        processes = {**self.start_chain(options), **self.start_witnesses(options)}
+        processes["web"] = subprocess.Popen(web)
+        processes["worker"] = subprocess.Popen(worker)
         for name, process in processes.items():
             logger.info("started %s process %s", name, process.pid)
         return processes
+
+    def start_chain(
+        self, options: dict[str, Any]
+    ) -> dict[str, subprocess.Popen[bytes]]:
+        """Start the local anvil node when one is installed and no chain is configured."""
+        return {}
+
+    def start_witnesses(
+        self, options: dict[str, Any]
+    ) -> dict[str, subprocess.Popen[bytes]]:
+        """Start the demo witnesses and register them with the node."""
+        return {}
 
     def print_welcome(self, options: dict[str, Any]) -> None:
         from kotacerdas.demo import services as demo

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from kotacerdas.journal import services
+from kotacerdas.journal import cli_extensions, services
 from kotacerdas.journal.keys import (
     SigningKeyError,
     create_signing_key,
@@ -48,6 +48,8 @@ class Command(BaseCommand):
             "init-key", help="create the node's signing key if it is missing"
         )
         verbs.add_parser("vkey", help="print the node's verifier key")
+        for module in cli_extensions.modules():
+            module.add_parsers(verbs)
 
     def handle(self, *args: Any, **options: Any) -> None:
         verb = options["verb"]
@@ -71,6 +73,11 @@ class Command(BaseCommand):
                 self.stdout.write(node_verifier_key())
             except SigningKeyError as error:
                 raise CommandError(str(error)) from error
+        elif not any(
+            module.handle(verb, options, self.stdout)
+            for module in cli_extensions.modules()
+        ):
+            raise CommandError(f"unknown ledger command {verb!r}")
 
     def _verifier(self, vkey: str) -> Verifier:
         try:
@@ -90,7 +97,15 @@ class Command(BaseCommand):
                 self.stderr.write(f"verified {done} of {total} entries")
 
         result = verify_ledger(verifier, options["from_block"], progress=progress)
+        reports = [
+            report
+            for module in cli_extensions.modules()
+            for report in module.extra_checks()
+        ]
         elapsed_s = time.monotonic() - clock
+        problems = result.problems + [
+            line for report in reports for line in report.problems
+        ]
         if not options["no_record"]:
             VerifyRun.objects.create(
                 started_at=started,
@@ -98,17 +113,26 @@ class Command(BaseCommand):
                 from_block=options["from_block"],
                 entries_checked=result.entries_checked,
                 blocks_checked=result.blocks_checked,
-                ok=result.ok,
-                first_problem=result.problems[0] if result.problems else "",
+                ok=not problems,
+                first_problem=problems[0] if problems else "",
             )
         summary = (
             f"entries checked: {result.entries_checked}, "
             f"blocks checked: {result.blocks_checked}, "
             f"time: {elapsed_s:.1f} s"
         )
-        if result.ok:
+        for report in reports:
+            self.stdout.write(
+                f"{report.name}: {report.checked} checked, "
+                f"{len(report.problems)} problems, {len(report.unchecked)} not checked"
+            )
+            for line in report.unchecked:
+                self.stdout.write(f"  not checked: {line}")
+            for line in report.problems:
+                self.stdout.write(f"  PROBLEM: {line}")
+        if not problems:
             self.stdout.write(f"ledger valid: {summary}")
             return
-        self.stdout.write(f"ledger INVALID: {result.problems[0]}")
+        self.stdout.write(f"ledger INVALID: {problems[0]}")
         self.stdout.write(summary)
         sys.exit(1)
