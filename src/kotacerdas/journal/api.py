@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
-from kotacerdas.journal import services
+from kotacerdas.journal import bundles, services, witnessing
 from kotacerdas.journal.models import Entry
 
 router = Router()
@@ -64,6 +64,20 @@ def checkpoint(request: HttpRequest) -> dict[str, Any]:
 def checkpoint_text(request: HttpRequest) -> HttpResponse:
     block = services.block_for_size(None)
     return HttpResponse(block.note, content_type="text/plain; charset=utf-8")
+
+
+@router.get(
+    "/checkpoint/witnessed.txt",
+    summary="Latest checkpoint co-signed by a quorum of witnesses, as a signed note",
+)
+def witnessed_checkpoint_text(request: HttpRequest) -> HttpResponse:
+    block = witnessing.latest_witnessed_block()
+    if block is None:
+        raise services.JournalError(
+            "no checkpoint has a quorum of witness cosignatures yet"
+        )
+    note = witnessing.witnessed_note(block)
+    return HttpResponse(note, content_type="text/plain; charset=utf-8")
 
 
 @router.get(

@@ -1,0 +1,126 @@
+"""Receipt bundles: one entry with the proof that it is in a witnessed checkpoint.
+
+A bundle (format kotacerdas-bundle/v1, see docs/receipts.md) holds the entry
+body, its inclusion proof, the witnessed checkpoint note and the chain anchor
+of that checkpoint if one is confirmed. With the published keys, anyone can
+verify it offline with `python -m kotacerdas.verify`. Bundles contain only
+journal entries, which the journal keeps free of personal data on append.
+"""
+
+import base64
+from typing import Any
+
+from django.conf import settings
+
+from kotacerdas.journal import services, witnessing
+from kotacerdas.journal.keys import node_verifier_key
+from kotacerdas.journal.models import Anchor, Block, ChainDeployment, Entry, Witness
+from kotacerdas.verify.bundle import BUNDLE_FORMAT, KEYS_FORMAT
+from kotacerdas.verify.payload import (
+    MAX_QR_PAYLOAD,
+    PayloadError,
+    decode_payload,
+    encode_payload,
+)
+
+__all__ = [
+    "BundleNotReady",
+    "PayloadError",
+    "build_bundle",
+    "bundle_qr_payload",
+    "decode_qr_payload",
+    "published_keys",
+]
+
+
+class BundleNotReady(services.JournalError):
+    """The entry exists but no checkpoint covers it yet."""
+
+
+def checkpoint_block(seq: int) -> Block | None:
+    """Return the block a bundle of entry `seq` proves against, or None.
+
+    That is the latest block with a quorum of cosignatures, else the latest
+    block, as long as its tree contains the entry.
+    """
+    witnessed = witnessing.latest_witnessed_block(seq + 1)
+    if witnessed is not None:
+        return witnessed
+    latest = services.latest_block()
+    return latest if latest is not None and latest.tree_size > seq else None
+
+
+def anchor_of(block: Block) -> dict[str, Any] | None:
+    """Return the block's confirmed anchor in bundle form, the final one first."""
+    anchor = (
+        Anchor.objects.filter(block=block, status=Anchor.Status.CONFIRMED)
+        .select_related("deployment")
+        .order_by("-final", "confirmed_at")
+        .first()
+    )
+    if anchor is None:
+        return None
+    return {
+        "chain_id": anchor.deployment.chain_id,
+        "contract": anchor.deployment.address,
+        "tx": anchor.tx_hash,
+        "block_number": anchor.chain_block_number,
+        "final": anchor.final,
+    }
+
+
+def build_bundle(seq: int) -> dict[str, Any]:
+    """Return the bundle of entry `seq`; raise JournalError if it cannot exist yet."""
+    body = Entry.objects.filter(seq=seq).values_list("body", flat=True).first()
+    if body is None:
+        raise services.JournalError(f"entry {seq} not found")
+    block = checkpoint_block(seq)
+    if block is None:
+        raise BundleNotReady(
+            f"entry {seq} is not in a sealed checkpoint yet; "
+            "wait for the next checkpoint and try again"
+        )
+    proof = services.inclusion_proof(seq, block.tree_size)
+    return {
+        "format": BUNDLE_FORMAT,
+        "origin": settings.KOTACERDAS_LEDGER_ORIGIN,
+        "entry": {"index": seq, "body": bytes(body).decode()},
+        "proof": [base64.b64encode(node).decode() for node in proof.path],
+        "checkpoint": witnessing.witnessed_note(block),
+        "anchor": anchor_of(block),
+    }
+
+
+def bundle_qr_payload(
+    bundle: dict[str, Any], seq: int, limit: int = MAX_QR_PAYLOAD
+) -> str:
+    """Return the KCB1 payload of a bundle, or the verify page URL if it is too long."""
+    payload = encode_payload(bundle)
+    if len(payload) <= limit:
+        return payload
+    return f"{settings.KOTACERDAS_PUBLIC_URL.rstrip('/')}/verify/?entry={seq}"
+
+
+def decode_qr_payload(text: str) -> dict[str, Any]:
+    """Return the bundle in a KCB1 payload; raise PayloadError for anything else."""
+    return decode_payload(text)
+
+
+def published_keys() -> dict[str, Any]:
+    """Return the keys a verifier needs: the log key, the active witnesses, the quorum."""
+    deployment = ChainDeployment.objects.order_by("-deployed_at").first()
+    return {
+        "format": KEYS_FORMAT,
+        "origin": settings.KOTACERDAS_LEDGER_ORIGIN,
+        "log": node_verifier_key(),
+        "witnesses": [
+            {"name": witness.name, "vkey": witness.vkey}
+            for witness in Witness.objects.filter(active=True).order_by("name")
+        ],
+        "quorum": witnessing.quorum(),
+        "chain": (
+            {"chain_id": deployment.chain_id, "contract": deployment.address}
+            if deployment
+            else None
+        ),
+    }

@@ -1,0 +1,268 @@
+"""Verification of one receipt bundle against the published keys.
+
+The steps follow the bundle format v1 (docs/receipts.md): the checkpoint is
+signed by the log's key, the entry's leaf is in the checkpoint's tree by the
+RFC 9162 inclusion proof, and the known witnesses' cosignatures are counted
+against the quorum. The anchor is reported as given, because checking it
+needs the chain and this module uses no network.
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from kotacerdas.journal import merkle
+from kotacerdas.journal.notes import (
+    COSIGNATURE_TYPE,
+    Checkpoint,
+    NoteError,
+    Verifier,
+    split_note,
+    verify_cosignature,
+    verify_note,
+)
+
+BUNDLE_FORMAT = "kotacerdas-bundle/v1"
+KEYS_FORMAT = "kotacerdas-keys/v1"
+
+
+class VerificationError(ValueError):
+    """A bundle or keys file fails a check; `code` names which one."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class WitnessKey:
+    name: str
+    verifier: Verifier
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The published keys: the log's signing key, the witnesses and the quorum."""
+
+    origin: str
+    log: Verifier
+    witnesses: list[WitnessKey]
+    quorum: int
+    chain: dict[str, Any] | None
+
+
+@dataclass
+class Result:
+    """The outcome of verifying one bundle.
+
+    `ok` means the entry is in a checkpoint the log signed; `witnessed` means
+    at least `quorum` known witnesses also co-signed that checkpoint. `code`
+    and `reason` name the first failed check when `ok` is false.
+    """
+
+    ok: bool
+    reason: str = ""
+    code: str = ""
+    tree_size: int | None = None
+    index: int | None = None
+    event_type: str = ""
+    witnesses: list[str] = field(default_factory=list)
+    witnesses_known: int = 0
+    quorum: int = 0
+    witnessed: bool = False
+    anchor: dict[str, Any] | None = None
+    summary: str = ""
+
+    def lines(self) -> list[str]:
+        """Return the report in English lines, the summary first."""
+        lines = [self.summary]
+        if not self.ok:
+            return lines
+        lines.append(f"entry {self.index}, event type {self.event_type}")
+        if self.witnesses:
+            lines.append(f"co-signed by: {', '.join(self.witnesses)}")
+        if not self.witnessed:
+            lines.append(
+                f"not yet witnessed: {len(self.witnesses)} cosignatures, "
+                f"quorum {self.quorum}; fetch a newer bundle later"
+            )
+        if self.anchor:
+            state = "final" if self.anchor.get("final") else "not yet final"
+            lines.append(
+                f"anchored on chain {self.anchor.get('chain_id')} in transaction "
+                f"{self.anchor.get('tx')} (block {self.anchor.get('block_number')}, "
+                f"{state}); not checked, this verifier works offline"
+            )
+        else:
+            lines.append("no chain anchor in this bundle")
+        return lines
+
+
+def parse_keys(keys: Any) -> Keys:
+    """Return the published keys, or raise VerificationError with code "keys"."""
+    if not isinstance(keys, dict) or keys.get("format") != KEYS_FORMAT:
+        raise VerificationError("keys", f"the keys file is not {KEYS_FORMAT}")
+    try:
+        origin = keys["origin"]
+        log = Verifier.parse(keys["log"])
+        witnesses = [
+            WitnessKey(item["name"], Verifier.parse(item["vkey"], COSIGNATURE_TYPE))
+            for item in keys["witnesses"]
+        ]
+        quorum = keys["quorum"]
+    except (KeyError, TypeError) as error:
+        raise VerificationError(
+            "keys", f"the keys file lacks or mangles field {error}"
+        ) from None
+    except NoteError as error:
+        raise VerificationError("keys", f"the keys file is invalid: {error}") from None
+    if not isinstance(origin, str) or not isinstance(quorum, int) or quorum < 1:
+        raise VerificationError("keys", "the keys file's origin or quorum is invalid")
+    if log.name != origin:
+        raise VerificationError(
+            "keys", f"the log key is named {log.name!r}, not the origin {origin!r}"
+        )
+    chain = keys.get("chain")
+    return Keys(
+        origin, log, witnesses, quorum, chain if isinstance(chain, dict) else None
+    )
+
+
+def check_signatures(note: str, keys: Keys) -> tuple[Checkpoint, list[str]]:
+    """Check the log's signature and each known witness's cosignature on a note.
+
+    Return the parsed checkpoint and the names of the witnesses whose
+    cosignature verifies. A cosignature line that carries a known witness's
+    name and key id but does not verify is a forgery or damage, and raises.
+    Lines of unknown keys are ignored, as the signed-note format requires.
+    """
+    try:
+        text = verify_note(note, keys.log)
+    except NoteError as error:
+        raise VerificationError("signature", f"checkpoint: {error}") from None
+    try:
+        checkpoint = Checkpoint.parse(text)
+    except NoteError as error:
+        raise VerificationError("checkpoint", f"checkpoint: {error}") from None
+    if checkpoint.origin != keys.origin:
+        raise VerificationError(
+            "origin",
+            f"checkpoint origin {checkpoint.origin!r} is not {keys.origin!r}",
+        )
+    _, signatures = split_note(note)
+    present = {(name, signer_id) for name, signer_id, _ in signatures}
+    cosigners = []
+    for witness in keys.witnesses:
+        if (witness.verifier.name, witness.verifier.key_id) not in present:
+            continue
+        try:
+            verify_cosignature(note, witness.verifier)
+        except NoteError as error:
+            raise VerificationError("cosignature", f"checkpoint: {error}") from None
+        cosigners.append(witness.name)
+    return checkpoint, cosigners
+
+
+def _decode_proof(proof: Any) -> list[bytes]:
+    if not isinstance(proof, list):
+        raise VerificationError("proof", "the inclusion proof is not a list")
+    hashes = []
+    for position, item in enumerate(proof):
+        try:
+            value = base64.b64decode(item, validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            value = b""
+        if len(value) != merkle.HASH_SIZE:
+            raise VerificationError(
+                "proof", f"proof hash {position} is not a base64 SHA-256 hash"
+            )
+        hashes.append(value)
+    return hashes
+
+
+def _check_entry(bundle: dict[str, Any], size: int) -> tuple[int, str, str]:
+    entry = bundle.get("entry")
+    if not isinstance(entry, dict):
+        raise VerificationError("entry", "the bundle has no entry object")
+    index, body = entry.get("index"), entry.get("body")
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise VerificationError("index", f"entry index {index!r} is not a number")
+    if not isinstance(body, str):
+        raise VerificationError("body", "the entry body is not a string")
+    if index >= size:
+        raise VerificationError(
+            "index", f"entry index {index} is outside the checkpoint's {size} entries"
+        )
+    try:
+        envelope = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise VerificationError(
+            "body", f"the entry body is not JSON: {error}"
+        ) from None
+    if not isinstance(envelope, dict) or envelope.get("seq") != index:
+        seq = envelope.get("seq") if isinstance(envelope, dict) else None
+        raise VerificationError(
+            "index",
+            f"the entry body has seq {seq!r}, but the bundle says index {index}",
+        )
+    return index, body, str(envelope.get("type", ""))
+
+
+def _check(bundle: Any, keys: Keys, result: Result) -> None:
+    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
+        raise VerificationError("format", f"the file is not a {BUNDLE_FORMAT} bundle")
+    if bundle.get("origin") != keys.origin:
+        raise VerificationError(
+            "origin",
+            f"bundle origin {bundle.get('origin')!r} is not the keys' origin "
+            f"{keys.origin!r}",
+        )
+    note = bundle.get("checkpoint")
+    if not isinstance(note, str):
+        raise VerificationError("checkpoint", "the bundle has no checkpoint note")
+    try:
+        checkpoint, cosigners = check_signatures(note, keys)
+    except NoteError as error:
+        raise VerificationError("signature", f"checkpoint: {error}") from None
+    result.tree_size = checkpoint.tree_size
+    result.witnesses = cosigners
+    result.witnessed = len(cosigners) >= keys.quorum
+
+    index, body, event_type = _check_entry(bundle, checkpoint.tree_size)
+    result.index, result.event_type = index, event_type
+    proof = _decode_proof(bundle.get("proof"))
+    leaf = merkle.leaf_hash(body.encode())
+    if not merkle.verify_inclusion(
+        leaf, index, checkpoint.tree_size, proof, checkpoint.root_hash
+    ):
+        raise VerificationError(
+            "proof",
+            f"the inclusion proof of entry {index} does not lead to the root of "
+            f"checkpoint {checkpoint.tree_size}",
+        )
+    anchor = bundle.get("anchor")
+    result.anchor = anchor if isinstance(anchor, dict) else None
+
+
+def verify_bundle(bundle: Any, keys: Any) -> Result:
+    """Verify a bundle (parsed JSON) against the published keys (parsed JSON)."""
+    result = Result(ok=False)
+    try:
+        parsed_keys = parse_keys(keys)
+        result.quorum = parsed_keys.quorum
+        result.witnesses_known = len(parsed_keys.witnesses)
+        _check(bundle, parsed_keys, result)
+    except VerificationError as error:
+        result.ok, result.code, result.reason = False, error.code, str(error)
+        result.summary = f"invalid: {error}"
+        return result
+    result.ok = True
+    result.summary = (
+        f"valid, included in checkpoint {result.tree_size}, co-signed by "
+        f"{len(result.witnesses)} of {result.witnesses_known} witnesses"
+    )
+    if result.witnesses:
+        result.summary += f" ({', '.join(result.witnesses)})"
+    return result
