@@ -115,3 +115,13 @@ def consistency(request: HttpRequest, old_size: int, new_size: int) -> dict[str,
         "new_size": proof.new_size,
         "proof": [b64(node) for node in proof.path],
     }
+
+
+@router.get("/entries/{seq}/bundle", summary="An entry's receipt bundle")
+def entry_bundle(request: HttpRequest, seq: int) -> dict[str, Any]:
+    return bundles.build_bundle(seq)
+
+
+@router.get("/keys", summary="The published keys that verify bundles")
+def keys(request: HttpRequest) -> dict[str, Any]:
+    return bundles.published_keys()
