@@ -176,9 +176,11 @@ def _walk(
             if progress and tree.size % 50_000 == 0:
                 progress(tree.size)
         if tree.root() != checkpoint.root_hash:
+            first = previous.tree_size if previous else 0
             raise ExportProblem(
-                f"block {height}: the root of entries 0..{tree.size - 1} does not "
-                "match the checkpoint; an entry before it was changed"
+                f"block {height}: the root of entries 0 to {tree.size - 1} does not "
+                f"match the checkpoint, so one of entries {first} to "
+                f"{tree.size - 1} was changed"
             )
         by_height[height] = checkpoint
         previous = checkpoint
