@@ -16,6 +16,11 @@ ALIASES = {"bank-sim": "bank_sim"}
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kotacerdas.config.settings")
     args = sys.argv[1:]
+    if args and args[0] == "witness":
+        # A witness runs on a partner's machine without Django or a database.
+        from kotacerdas.witness.cli import main as witness_main
+
+        sys.exit(witness_main(args[1:]))
     if args and args[0] in ALIASES:
         args[0] = ALIASES[args[0]]
     execute_from_command_line(["kotacerdas", *args])

@@ -1,0 +1,5 @@
+import sys
+
+from kotacerdas.witness.cli import main
+
+sys.exit(main())
