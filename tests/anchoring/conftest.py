@@ -1,5 +1,7 @@
 """Fixtures for anchoring tests: an in-process chain, sealed blocks and partner keys."""
 
+import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -49,3 +51,38 @@ def partner_key(tmp_path: Path) -> Callable[[str], tuple[Path, LocalAccount]]:
         return path, chains.load_or_create_key(path)
 
     return create
+
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture
+def anvil_node(tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Return a function that starts anvil on a free 127.0.0.1 port and returns its URL.
+
+    Each call stops the node the previous call started, so a test can restart
+    the chain on the same state directory. Without anvil the test is skipped,
+    except under CI, where it fails: CI installs anvil through `npm ci`.
+    """
+    if chains.anvil_binary() is None:
+        message = "anvil not installed: run `npm ci` in the repository root"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start() -> str:
+        stop_all(processes)
+        process, url = chains.start_anvil(tmp_path / "chain", port=0)
+        processes.append(process)
+        return url
+
+    yield start
+    stop_all(processes)
+
+
+def stop_all(processes: list["subprocess.Popen[bytes]"]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=15)

@@ -1,5 +1,6 @@
 """`kotacerdas run`: set up and start the whole city on one machine."""
 
+import json
 import logging
 import signal
 import subprocess
@@ -97,8 +98,29 @@ class Command(BaseCommand):
     def start_chain(
         self, options: dict[str, Any]
     ) -> dict[str, subprocess.Popen[bytes]]:
-        """Start the local anvil node when one is installed and no chain is configured."""
-        return {}
+        """Start the local anvil node when one is installed and no chain is configured.
+
+        The node listens on 127.0.0.1 (port 8545, or a free one), keeps its
+        state in var/chain/ and its URL in var/chain/anvil.json, where the
+        worker and the ledger commands find it. Without anvil the worker falls
+        back to the in-process development chain.
+        """
+        from kotacerdas.journal import chain
+
+        record = chain.anvil_record_path()
+        record.unlink(missing_ok=True)
+        if settings.KOTACERDAS_CHAIN_URL:
+            return {}
+        if chain.anvil_binary() is None:
+            self.stdout.write(
+                "anvil is not installed (npm ci installs it): anchoring uses the "
+                "in-process development chain, which is lost on restart"
+            )
+            return {}
+        process, url = chain.start_anvil(record.parent)
+        record.write_text(json.dumps({"url": url, "pid": process.pid}) + "\n")
+        self.stdout.write(f"Local chain (anvil) at {url}, state in {record.parent}")
+        return {"chain": process}
 
     def start_witnesses(
         self, options: dict[str, Any]
