@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.db import transaction
 
-from kotacerdas.journal import merkle
+from kotacerdas.journal import merkle, services
+from kotacerdas.journal.models import Block
 from kotacerdas.journal.notes import sign_note, verifier_key
 from kotacerdas.witness.store import WitnessStore
 
@@ -162,3 +164,21 @@ def start_witness(
     yield start
     for witness in started:
         witness.stop()
+
+
+@pytest.fixture
+def grow_ledger(db: None) -> Callable[[int], Block]:
+    """Return a function that appends `count` events and seals them into a block."""
+
+    def grow(count: int) -> Block:
+        for index in range(count):
+            with transaction.atomic():
+                services.append(
+                    "accounts.roles.changed",
+                    {"user_id": index + 1, "roles": ["citizen"], "actor_id": None},
+                )
+        block = services.seal_pending()
+        assert block is not None, "the new entries should seal into a block"
+        return block
+
+    return grow

@@ -10,8 +10,14 @@ class JournalConfig(AppConfig):
     def ready(self) -> None:
         # Importing registers the journal's own event types and replay checker.
         from kotacerdas.journal import checks, events  # noqa: F401
+        from kotacerdas.journal import witnessing
         from kotacerdas.journal.worker import register_job
 
+        register_job(
+            "witness-push",
+            witnessing.push_to_witnesses,
+            settings.KOTACERDAS_WITNESS_INTERVAL_S,
+        )
         register_job("anchor", run_anchor_job, settings.KOTACERDAS_ANCHOR_INTERVAL_S)
 
 
