@@ -17,6 +17,23 @@ from kotacerdas.journal.keys import create_signing_key
 
 logger = logging.getLogger(__name__)
 
+DEMO_WITNESS_FIRST_PORT = 8701
+# The city's partners, in the order `KOTACERDAS_DEMO_WITNESSES` adds them.
+DEMO_WITNESSES = [
+    ("pemkot", "witness.pemkot.padangpanjang.local"),
+    ("banknagari", "witness.banknagari.local"),
+    ("inspektorat", "witness.inspektorat.padangpanjang.local"),
+    ("mitra", "witness.mitra-teknologi.local"),
+    ("universitas", "witness.universitas.local"),
+]
+
+
+def demo_witness_name(index: int) -> tuple[str, str]:
+    """Return the directory name and witness name of the demo's witness `index`."""
+    if index < len(DEMO_WITNESSES):
+        return DEMO_WITNESSES[index]
+    return f"witness{index + 1}", f"witness{index + 1}.padangpanjang.local"
+
 
 class Command(BaseCommand):
     help = (
@@ -125,8 +142,32 @@ class Command(BaseCommand):
     def start_witnesses(
         self, options: dict[str, Any]
     ) -> dict[str, subprocess.Popen[bytes]]:
-        """Start the demo witnesses and register them with the node."""
-        return {}
+        """Start the demo witnesses and register them with the node.
+
+        Each partner's witness gets a directory under var/witnesses/ with its
+        own key, trusts this node's key, and listens on 127.0.0.1 from port
+        DEMO_WITNESS_FIRST_PORT on.
+        """
+        from kotacerdas.journal import witnessing
+        from kotacerdas.journal.keys import node_verifier_key
+        from kotacerdas.witness.store import WitnessStore
+
+        processes: dict[str, subprocess.Popen[bytes]] = {}
+        for index in range(settings.KOTACERDAS_DEMO_WITNESSES):
+            short, name = demo_witness_name(index)
+            store = WitnessStore(Path(settings.VAR_DIR) / "witnesses" / short)
+            store.init(name)
+            store.trust(node_verifier_key())
+            port = DEMO_WITNESS_FIRST_PORT + index
+            command = [sys.executable, "-m", "kotacerdas.witness", "serve"]
+            command += ["--dir", str(store.directory), "--port", str(port)]
+            processes[f"witness {short}"] = subprocess.Popen(command)
+            try:
+                witnessing.add_witness(name, f"http://127.0.0.1:{port}", store.vkey())
+            except witnessing.WitnessError as error:
+                # Such as a database kept while var/witnesses/ was deleted.
+                logger.warning("demo witness %s not registered: %s", name, error)
+        return processes
 
     def print_welcome(self, options: dict[str, Any]) -> None:
         from kotacerdas.demo import services as demo
