@@ -124,3 +124,11 @@ def published_keys() -> dict[str, Any]:
             else None
         ),
     }
+
+
+def entry_qr_payload(seq: int) -> str | None:
+    """Return the QR payload of entry `seq`'s bundle, or None before it is sealed."""
+    try:
+        return bundle_qr_payload(build_bundle(seq), seq)
+    except BundleNotReady:
+        return None

@@ -34,18 +34,25 @@ DRAFT_HEIGHT_MM = 600.0
 QR_SIZE_MM = 40.0  # including the quiet zone of four modules on each side
 QR_QUIET_MODULES = 4
 QR_PIXELS_PER_MODULE = 4
+# The proof QR holds a whole receipt bundle, up to 1,800 characters (QR version
+# 30 or so), so it takes the full text width to keep modules near 0.5 mm.
+PROOF_QR_SIZE_MM = TEXT_WIDTH_MM
 FONT = "Helvetica"
 
 
-def render_receipt(receipt: Receipt, url: str) -> bytes:
-    """Render one receipt whose QR code contains `url`, and return the PDF bytes."""
+def render_receipt(receipt: Receipt, url: str, proof: str | None = None) -> bytes:
+    """Render one receipt whose QR code contains `url`, and return the PDF bytes.
+
+    `proof`, when given, is the receipt bundle's QR payload (KCB1 or the verify
+    page URL), printed as a second QR code below the first.
+    """
     # fpdf2 is slow to import (1.1 s for the plate sheets on a 2-core machine),
     # so only printing pays for it.
     from fpdf import FPDF
 
     city = City.objects.order_by("id").values_list("name", flat=True).first() or ""
     draft = FPDF(unit="mm", format=(PAGE_WIDTH_MM, DRAFT_HEIGHT_MM))
-    _draw(draft, receipt, url, city)
+    _draw(draft, receipt, url, city, proof)
     height_mm = draft.get_y() + MARGIN_MM
 
     pdf = FPDF(unit="mm", format=(PAGE_WIDTH_MM, height_mm))
@@ -54,11 +61,13 @@ def render_receipt(receipt: Receipt, url: str) -> bytes:
     pdf.set_title(
         _latin1(_("Receipt %(reference)s") % {"reference": receipt.reference})
     )
-    _draw(pdf, receipt, url, city)
+    _draw(pdf, receipt, url, city, proof)
     return bytes(pdf.output())
 
 
-def _draw(pdf: "FPDF", receipt: Receipt, url: str, city: str) -> None:
+def _draw(
+    pdf: "FPDF", receipt: Receipt, url: str, city: str, proof: str | None
+) -> None:
     pdf.set_auto_page_break(auto=False)
     pdf.set_margins(MARGIN_MM, MARGIN_MM)
     pdf.add_page()
@@ -89,6 +98,22 @@ def _draw(pdf: "FPDF", receipt: Receipt, url: str, city: str) -> None:
         pdf.multi_cell(
             TEXT_WIDTH_MM, 3.2, _latin1(text), align="C", new_x="LMARGIN", new_y="NEXT"
         )
+    if proof:
+        _draw_proof_qr(pdf, proof)
+
+
+def _draw_proof_qr(pdf: "FPDF", proof: str) -> None:
+    pdf.ln(3)
+    _draw_qr(pdf, proof, MARGIN_MM, pdf.get_y(), PROOF_QR_SIZE_MM)
+    pdf.set_y(pdf.get_y() + PROOF_QR_SIZE_MM)
+    pdf.set_font(FONT, size=7)
+    hint = _(
+        "Proof QR: the ledger entry with its proof. Check it on the verify page "
+        "or offline with python -m kotacerdas.verify."
+    )
+    pdf.multi_cell(
+        TEXT_WIDTH_MM, 3.2, _latin1(hint), align="C", new_x="LMARGIN", new_y="NEXT"
+    )
 
 
 def _facts(receipt: Receipt) -> list[tuple[str, str]]:
@@ -172,10 +197,12 @@ def _qr_image(text: str) -> Image.Image:
     )
 
 
-def _draw_qr(pdf: "FPDF", text: str, x: float, y: float) -> None:
+def _draw_qr(
+    pdf: "FPDF", text: str, x: float, y: float, size_mm: float = QR_SIZE_MM
+) -> None:
     image = _qr_image(text)
     modules = image.width // QR_PIXELS_PER_MODULE
-    module_mm = QR_SIZE_MM / (modules + 2 * QR_QUIET_MODULES)
+    module_mm = size_mm / (modules + 2 * QR_QUIET_MODULES)
     inset = QR_QUIET_MODULES * module_mm
     size = modules * module_mm
     pdf.image(image, x=x + inset, y=y + inset, w=size, h=size)
