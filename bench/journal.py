@@ -1,6 +1,7 @@
 """Benchmark the journal: appends, full verification and proofs.
 
 Usage: .venv/bin/python bench/journal.py [--entries N] [--appends N] [--backends ...]
+       [--witness-rounds N]
 
 For each backend it creates a fresh database (a temporary SQLite file, or a
 PostgreSQL database at postgres://postgres@127.0.0.1:5432 named kc_bench_<hex>),
@@ -236,6 +237,112 @@ def child(backend: str, entries: int, appends: int) -> None:
     )
 
 
+def bench_witnesses(rounds: int) -> int:
+    """Run the witness round-trip measurement in a child on a fresh SQLite file."""
+    var_dir = tempfile.mkdtemp(prefix="kc-bench-witness-")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "kotacerdas.config.settings",
+        "DATABASE_URL": f"sqlite:///{var_dir}/bench.sqlite3",
+        "KOTACERDAS_VAR_DIR": var_dir,
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, __file__, "--witness-child", "--witness-rounds"]
+    try:
+        return subprocess.run([*command, str(rounds)], env=env, check=False).returncode
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def start_bench_witness(
+    directory: Path, name: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `kotacerdas witness serve` on a free 127.0.0.1 port; return it and its URL."""
+    import socket
+
+    import requests
+
+    from kotacerdas.journal.keys import node_verifier_key
+    from kotacerdas.witness.store import WitnessStore
+
+    store = WitnessStore(directory)
+    store.init(name)
+    store.trust(node_verifier_key())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "kotacerdas.witness", "serve", "--dir"]
+    command += [str(directory), "--port", str(port)]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _attempt in range(200):
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).ok:
+                return process, url
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    process.terminate()
+    raise SystemExit(f"witness {name} did not start on port {port}")
+
+
+def witness_child(rounds: int) -> None:
+    """Print the time from submitting a checkpoint to a stored, verified cosignature.
+
+    Two witness processes run on 127.0.0.1. Each round appends one entry,
+    seals a block and pushes it to each witness in turn, as the worker's
+    witness-push job does, with a consistency proof from the previous block.
+    """
+    import django
+
+    sys.path.insert(0, str(ROOT / "src"))
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from kotacerdas.journal import services, witnessing
+    from kotacerdas.journal.keys import create_signing_key
+    from kotacerdas.journal.models import Witness
+    from kotacerdas.witness.store import WitnessStore
+
+    call_command("migrate", verbosity=0)
+    create_signing_key(Path(settings.KOTACERDAS_SIGNING_KEY_FILE))
+    processes = []
+    try:
+        for name in ["witness.a.bench", "witness.b.bench"]:
+            directory = Path(settings.VAR_DIR) / "witnesses" / name
+            process, url = start_bench_witness(directory, name)
+            processes.append(process)
+            witnessing.add_witness(name, url, WitnessStore(directory).vkey())
+        latencies_ms = []
+        for round_number in range(rounds):
+            with transaction.atomic():
+                services.append(
+                    "accounts.roles.changed",
+                    {
+                        "user_id": round_number + 1,
+                        "roles": ["citizen"],
+                        "actor_id": None,
+                    },
+                )
+            block = services.seal_pending()
+            assert block is not None
+            for witness in Witness.objects.all():
+                started = time.perf_counter()
+                witnessing.push_checkpoint(witness, block)
+                latencies_ms.append((time.perf_counter() - started) * 1000)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=15)
+    cuts = statistics.quantiles(latencies_ms, n=100)
+    print(
+        f"[sqlite] witness round trip over {len(latencies_ms)} submissions to 2 "
+        f"witness processes (submit to stored verified cosignature, tree size "
+        f"1 to {rounds}): p50 {cuts[49]:.1f} ms, p95 {cuts[94]:.1f} ms"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
@@ -256,8 +363,18 @@ def main() -> int:
         default=["sqlite", "postgresql"],
         help="databases to measure: sqlite, postgresql",
     )
+    parser.add_argument(
+        "--witness-rounds",
+        type=int,
+        default=200,
+        help="checkpoints pushed to two witness processes and timed (0: none)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--witness-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.witness_child:
+        witness_child(args.witness_rounds)
+        return 0
     if args.child:
         child(args.child, args.entries, args.appends)
         return 0
@@ -267,6 +384,8 @@ def main() -> int:
     for backend in args.backends:
         runner = bench_sqlite if backend == "sqlite" else bench_postgres
         failed += runner(args) != 0
+    if args.witness_rounds:
+        failed += bench_witnesses(args.witness_rounds) != 0
     return 1 if failed else 0
 
 
