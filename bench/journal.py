@@ -1,7 +1,7 @@
 """Benchmark the journal: appends, full verification and proofs.
 
 Usage: .venv/bin/python bench/journal.py [--entries N] [--appends N] [--backends ...]
-       [--witness-rounds N]
+       [--anchors N] [--anchor-chains anvil in-process] [--witness-rounds N]
 
 For each backend it creates a fresh database (a temporary SQLite file, or a
 PostgreSQL database at postgres://postgres@127.0.0.1:5432 named kc_bench_<hex>),
@@ -237,6 +237,48 @@ def child(backend: str, entries: int, appends: int) -> None:
     )
 
 
+def measure_anchor_latency(chain_kind: str, count: int) -> None:
+    """Print send-to-receipt latency of `count` attest transactions on one chain.
+
+    Each transaction attests a different (root, size), is signed locally with
+    an estimated gas limit and sent raw, and the next is sent only after the
+    receipt of the previous, as the anchor job does. anvil runs on a free
+    127.0.0.1 port with automatic mining.
+    """
+    from kotacerdas.journal import chain as chains
+
+    anvil = None
+    state_dir = tempfile.mkdtemp(prefix="kc-bench-chain-")
+    try:
+        if chain_kind == "anvil":
+            anvil, url = chains.start_anvil(Path(state_dir), port=0)
+            chain = chains.http_chain(url)
+        else:
+            chain = chains.new_in_process_chain()
+        account = chains.load_or_create_key(Path(state_dir) / "operator.key")
+        chains.fund_for_development(chain, account.address)
+        address, _tx = chains.deploy_contract(chain, account, [account.address], 1)
+        contract = chain.contract(address)
+        latencies_ms = []
+        for size in range(1, count + 1):
+            root = hashlib.sha256(size.to_bytes(8, "big")).digest()
+            call = chains.attest_call(contract, root, size)
+            submission = chains.send_call(chain, account, call)
+            outcome = chains.wait_outcome(chain, submission, 60.0)
+            assert outcome is not None and outcome.status == 1, submission
+            latencies_ms.append(outcome.latency_ms)
+    finally:
+        if anvil is not None:
+            anvil.terminate()
+            anvil.wait(timeout=15)
+        shutil.rmtree(state_dir, ignore_errors=True)
+    cuts = statistics.quantiles(latencies_ms, n=100)
+    print(
+        f"[{chain_kind}] anchor latency over {count} attest transactions "
+        f"(send to receipt): p50 {cuts[49]:.1f} ms, p95 {cuts[94]:.1f} ms"
+    )
+
+
 def bench_witnesses(rounds: int) -> int:
     """Run the witness round-trip measurement in a child on a fresh SQLite file."""
     var_dir = tempfile.mkdtemp(prefix="kc-bench-witness-")
@@ -364,6 +406,18 @@ def main() -> int:
         help="databases to measure: sqlite, postgresql",
     )
     parser.add_argument(
+        "--anchors",
+        type=int,
+        default=100,
+        help="attest transactions timed on anvil and the in-process chain (0: none)",
+    )
+    parser.add_argument(
+        "--anchor-chains",
+        nargs="+",
+        default=["anvil", "in-process"],
+        help="chains the anchor latency is measured on: anvil, in-process",
+    )
+    parser.add_argument(
         "--witness-rounds",
         type=int,
         default=200,
@@ -386,6 +440,8 @@ def main() -> int:
         failed += runner(args) != 0
     if args.witness_rounds:
         failed += bench_witnesses(args.witness_rounds) != 0
+    for chain_kind in args.anchor_chains if args.anchors else []:
+        measure_anchor_latency(chain_kind, args.anchors)
     return 1 if failed else 0
 
 

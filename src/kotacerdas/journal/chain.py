@@ -392,6 +392,7 @@ def send_call(
     tx = call.build_transaction(cast(TxParams, {**base_tx, "gas": gas}))
     signed = account.sign_transaction(cast(dict[str, Any], tx))
     tx_hash = "0x" + bytes(signed.hash).hex()
+    sent_at_monotonic = time.monotonic()
     if not error:
         try:
             w3.eth.send_raw_transaction(signed.raw_transaction)
@@ -400,7 +401,7 @@ def send_call(
             reverted = reason is not None
             error = f"reverted: {reason}" if reverted else f"rejected: {caught}"
     return Submission(
-        tx_hash, nonce, account.address, time.monotonic(), error, reverted
+        tx_hash, nonce, account.address, sent_at_monotonic, error, reverted
     )
 
 
