@@ -1,6 +1,6 @@
 """Receipt bundles: one entry with the proof that it is in a witnessed checkpoint.
 
-A bundle (format kotacerdas-bundle/v1, see docs/receipts.md) holds the entry
+A bundle (format kotacerdas-bundle/v1, see docs/receipts.md) contains the entry
 body, its inclusion proof, the witnessed checkpoint note and the chain anchor
 of that checkpoint if one is confirmed. With the published keys, anyone can
 verify it offline with `python -m kotacerdas.verify`. Bundles contain only

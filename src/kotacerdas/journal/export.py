@@ -151,7 +151,7 @@ def _write_entries(root: Path, size: int, chunk: int, files: dict[str, Any]) -> 
             raise CommandError(f"journal entry {expected} is missing; export stopped")
         data = bytes(body)
         if b"\n" in data:
-            raise CommandError(f"entry {seq} holds a raw newline; export stopped")
+            raise CommandError(f"entry {seq} contains a raw newline; export stopped")
         if seq % chunk == 0:
             if writer:
                 writer.close()

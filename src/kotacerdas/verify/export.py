@@ -41,7 +41,7 @@ def checkpoint_name(height: int) -> str:
 
 @dataclass
 class ExportReport:
-    """What the export check found; `problems` lists the first problem first."""
+    """The findings of an export check; `problems` lists the first problem first."""
 
     entries: int = 0
     checkpoints: int = 0
@@ -155,7 +155,7 @@ def _walk(
                 f"block {position}: {checkpoint_name(position)} is missing"
             )
     if not checkpoints:
-        raise ExportProblem("the export holds no checkpoint")
+        raise ExportProblem("the export contains no checkpoint")
 
     tree = merkle.CompactRange()
     lines = _entry_lines(directory)
@@ -167,7 +167,7 @@ def _walk(
             item = next(lines, None)
             if item is None:
                 raise ExportProblem(
-                    f"block {height}: the export holds {tree.size} entries, but the "
+                    f"block {height}: the export contains {tree.size} entries, but the "
                     f"checkpoint covers {checkpoint.tree_size}"
                 )
             seq, body, where = item
@@ -191,7 +191,7 @@ def _walk(
     extra = next(lines, None)
     if extra is not None:
         raise ExportProblem(
-            f"entry {extra[0]} ({extra[2]}): the export holds entries after the "
+            f"entry {extra[0]} ({extra[2]}): the export contains entries after the "
             "last checkpoint"
         )
     return by_height

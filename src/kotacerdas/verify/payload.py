@@ -2,8 +2,8 @@
 
 "KCB1:" + base45(zlib level 9 of the bundle's compact JSON). base45 uses only
 the QR alphanumeric alphabet, which a QR code stores in 5.5 bits a character.
-When the payload would be too long for a receipt's QR code, the code holds the
-verify page's URL instead, and whoever scans it fetches the bundle from there.
+When the payload would be too long for a receipt's QR code, the code contains
+the verify page's URL instead, and the scanning app fetches the bundle there.
 """
 
 import json
@@ -32,13 +32,13 @@ def encode_payload(bundle: dict[str, Any]) -> str:
 
 
 def decode_payload(text: str) -> dict[str, Any]:
-    """Return the bundle a KCB1 payload holds, or raise PayloadError."""
+    """Return the bundle in a KCB1 payload, or raise PayloadError."""
     text = text.strip()
     if not text.startswith(PREFIX):
         entry = entry_from_url(text)
         if entry is not None:
             raise PayloadError(
-                f"the QR code holds the URL {text}, not a bundle; "
+                f"the QR code contains the URL {text}, not a bundle; "
                 f"download the bundle of entry {entry} from that page"
             )
         raise PayloadError("the text does not start with KCB1: and is not a bundle")
