@@ -40,7 +40,7 @@ def operator_account() -> LocalAccount:
     return chains.load_or_create_key(Path(settings.KOTACERDAS_CHAIN_KEY_FILE))
 
 
-def wanted_partners(operator: str) -> list[str]:
+def partner_addresses(operator: str) -> list[str]:
     """Return the operator's address, then active witnesses' chain addresses by name."""
     partners: list[str] = [Web3.to_checksum_address(operator)]
     addresses = (
@@ -56,7 +56,7 @@ def wanted_partners(operator: str) -> list[str]:
     return partners
 
 
-def wanted_threshold(partner_count: int) -> int:
+def effective_threshold(partner_count: int) -> int:
     """Return the configured threshold, lowered to the number of partners."""
     threshold = int(settings.KOTACERDAS_ANCHOR_THRESHOLD)
     if threshold > partner_count:
@@ -89,8 +89,8 @@ def matching_deployment(
 
 
 def ensure_deployment(chain: chains.Chain, account: LocalAccount) -> ChainDeployment:
-    partners = wanted_partners(account.address)
-    threshold = wanted_threshold(len(partners))
+    partners = partner_addresses(account.address)
+    threshold = effective_threshold(len(partners))
     deployment = matching_deployment(chain, partners, threshold)
     if deployment is not None:
         return deployment
@@ -115,7 +115,7 @@ def block_to_anchor() -> Block | None:
 
 
 def already_anchored(deployment: ChainDeployment, sender: str, block: Block) -> bool:
-    """Whether this sender has an anchor for this block or a later one that reached the chain."""
+    """Check whether this sender has an anchor for this block or a later one that reached the chain."""
     return (
         Anchor.objects.filter(
             deployment=deployment, sender=sender, block__tree_size__gte=block.tree_size
@@ -214,6 +214,16 @@ def is_final_on_chain(chain: chains.Chain, anchor: Anchor) -> bool:
     )
 
 
+def has_attested(
+    chain: chains.Chain, deployment: ChainDeployment, sender: str, block: Block
+) -> bool:
+    contract = chain.contract(deployment.address)
+    call = contract.functions.has_attested(
+        bytes(block.root_hash), block.tree_size, sender
+    )
+    return bool(call.call())
+
+
 def refresh_open_anchors(chain: chains.Chain, deployment: ChainDeployment) -> None:
     """Complete sent anchors that have a receipt now, and mark anchors that became final.
 
@@ -245,6 +255,15 @@ def anchor_now(
     deployment = ensure_deployment(chain, account)
     refresh_open_anchors(chain, deployment)
     if already_anchored(deployment, account.address, block):
+        return None
+    if has_attested(chain, deployment, account.address, block):
+        # The transaction went through but its row was not recorded, for
+        # example because the worker stopped while waiting for the receipt.
+        logger.warning(
+            "block %s is attested on %s but has no anchor row; skipping it",
+            block.height,
+            deployment.address,
+        )
         return None
     return send_anchor(chain, account, deployment, block, timeout_s=timeout_s)
 
@@ -309,6 +328,7 @@ def check_anchor(chain: chains.Chain, anchor: Anchor) -> list[str]:
             f"{name}: mined in chain block {outcome.block_hash}, "
             f"recorded {anchor.chain_block_hash}"
         )
+
     tx = chain.w3.eth.get_transaction(anchor.tx_hash)  # type: ignore[arg-type]
     contract = chain.contract(anchor.deployment.address)
     if str(tx["to"]).lower() != anchor.deployment.address.lower():

@@ -1,6 +1,6 @@
 """EVM chain access for anchoring: connection, keys, the contract and transactions.
 
-This module knows nothing of the database, so a witness process can use it to
+This module uses no database, so a witness process can use it to
 attest with its own key. `journal.anchoring` records what happens here.
 
 Which chain: `KOTACERDAS_CHAIN_URL` when set; otherwise the local anvil node
@@ -63,7 +63,7 @@ RPC_TIMEOUT_S = 10.0
 
 
 class ChainError(Exception):
-    """A chain request failed; the message says which and why."""
+    """A chain request failed; the message names the request and the cause."""
 
 
 # --- the compiled contract ------------------------------------------------
@@ -176,7 +176,7 @@ def http_chain(url: str) -> Chain:
     try:
         client = str(w3.client_version)
     except (OSError, Web3RPCError, ValueError) as error:
-        raise ChainError(f"chain node at {url} did not answer: {error}") from error
+        raise ChainError(f"chain node at {url} did not respond: {error}") from error
     kind = KIND_ANVIL if client.lower().startswith("anvil") else KIND_JSON_RPC
     return Chain(w3, kind, url)
 
@@ -184,8 +184,8 @@ def http_chain(url: str) -> Chain:
 def connect(url: str | None = None, allow_in_process: bool = True) -> Chain:
     """Connect to the configured chain, the local anvil node, or the in-process chain.
 
-    Raises ChainError when a configured URL does not answer. A recorded anvil
-    URL that does not answer falls through to the in-process chain, because
+    Raises ChainError when a configured URL does not respond. A recorded anvil
+    URL that does not respond falls through to the in-process chain, because
     `kotacerdas run` may have stopped it. With `allow_in_process` false and no
     node, raises ChainError instead of starting an in-process chain.
     """
