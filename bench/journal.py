@@ -401,7 +401,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--backends",
-        nargs="+",
+        nargs="*",
         default=["sqlite", "postgresql"],
         help="databases to measure: sqlite, postgresql",
     )
