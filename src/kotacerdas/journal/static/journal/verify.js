@@ -1,20 +1,12 @@
 /*
- * Verify page: check a receipt bundle (kotacerdas-bundle/v1) in the browser.
+ * Verify page: read a receipt bundle from a file, pasted text, a photo of the
+ * QR code (decoded on the server), the camera or ?entry=N, and check it.
  *
- * The checks mirror kotacerdas/verify/bundle.py step by step and in the same
- * order, so both report the same first failure:
- *   1. bundle format and origin, against the published keys;
- *   2. the log's Ed25519 signature on the checkpoint note (C2SP signed-note);
- *   3. the checkpoint body (origin, size, root, prev and time lines);
- *   4. each known witness's cosignature/v1 line (C2SP tlog-cosignature);
- *   5. the entry's index against its body's seq and the tree size;
- *   6. the RFC 9162 inclusion proof from the leaf to the checkpoint's root.
- * SHA-256 and Ed25519 come from WebCrypto. Where the browser has no Ed25519
- * in WebCrypto, the bundle is posted to the server, which runs the Python
- * verifier; the page says which one checked it.
- *
- * Every user-facing text comes from the page (`verify-texts`), translated
- * there; this file holds only message keys.
+ * bundle-check.js does the check in the browser when WebCrypto here verifies
+ * Ed25519. Otherwise the bundle is posted to the server, which runs the
+ * Python verifier; the page says which one checked it. Every user-facing
+ * text comes from the page (`verify-texts`), translated there; this file
+ * holds only message keys.
  */
 (function () {
   "use strict";
@@ -23,7 +15,7 @@
   var keysElement = document.getElementById("verify-keys");
   var textsElement = document.getElementById("verify-texts");
   var script = document.getElementById("verify-script");
-  if (!root || !keysElement || !textsElement || !script) {
+  if (!root || !keysElement || !textsElement || !script || !window.KotaCerdasBundle) {
     return;
   }
   var publishedKeys = JSON.parse(keysElement.textContent);
@@ -36,23 +28,8 @@
   var resultPanel = document.getElementById("verify-result");
   var statusLine = document.getElementById("verify-status");
 
-  var BUNDLE_FORMAT = "kotacerdas-bundle/v1";
-  var KEYS_FORMAT = "kotacerdas-keys/v1";
-  var PAYLOAD_PREFIX = "KCB1:";
-  var ED25519_TYPE = 0x01;
-  var COSIGNATURE_TYPE = 0x04;
-  var SIGNATURE_PREFIX = "\u2014 ";
-  var ENTRY_URL = /^https?:\/\/[^?#\s]+\/verify\/\?(?:.*&)?entry=(\d+)(?:&.*)?$/;
-
-  /* A failed check or unusable input; `code` selects the translated text. */
-  function Failure(code, values) {
-    this.code = code;
-    this.values = values || {};
-  }
-
-  function fail(code, values) {
-    throw new Failure(code, values);
-  }
+  var checker = window.KotaCerdasBundle;
+  var Failure = checker.Failure;
 
   function format(template, values) {
     return template.replace(/%\((\w+)\)s/g, function (whole, name) {
@@ -60,499 +37,6 @@
         ? String(values[name])
         : whole;
     });
-  }
-
-  // Encodings -------------------------------------------------------------
-
-  var BASE64_SHAPE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-  /* Decode strict, padded base64 (as Python's b64decode with validate=True); null if invalid. */
-  function base64Bytes(text) {
-    if (typeof text !== "string" || !BASE64_SHAPE.test(text)) {
-      return null;
-    }
-    var binary = atob(text);
-    var bytes = new Uint8Array(binary.length);
-    for (var i = 0; i < binary.length; i++) {
-      bytes[i] = binary.charCodeAt(i);
-    }
-    return bytes;
-  }
-
-  var BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
-
-  /* Decode base45 (RFC 9285): three characters carry two bytes, two carry the last one. */
-  function base45Bytes(text) {
-    if (text.length % 3 === 1) {
-      fail("payload");
-    }
-    var values = [];
-    for (var i = 0; i < text.length; i++) {
-      var value = BASE45_ALPHABET.indexOf(text.charAt(i));
-      if (value < 0) {
-        fail("payload");
-      }
-      values.push(value);
-    }
-    var bytes = [];
-    for (var start = 0; start < values.length; start += 3) {
-      var number = values[start] + values[start + 1] * 45;
-      if (start + 2 < values.length) {
-        number += values[start + 2] * 45 * 45;
-        if (number > 0xffff) {
-          fail("payload");
-        }
-        bytes.push(number >> 8, number & 0xff);
-      } else {
-        if (number > 0xff) {
-          fail("payload");
-        }
-        bytes.push(number);
-      }
-    }
-    return new Uint8Array(bytes);
-  }
-
-  /* Inflate zlib data, stopping with "too_large" past MAX_BUNDLE_BYTES of output. */
-  async function inflate(compressed) {
-    if (typeof DecompressionStream !== "function") {
-      fail("no_decompression");
-    }
-    var stream = new Blob([compressed])
-      .stream()
-      .pipeThrough(new DecompressionStream("deflate"));
-    var reader = stream.getReader();
-    var chunks = [];
-    var total = 0;
-    try {
-      for (;;) {
-        var step = await reader.read();
-        if (step.done) {
-          break;
-        }
-        total += step.value.length;
-        if (total > MAX_BUNDLE_BYTES) {
-          reader.cancel();
-          fail("too_large");
-        }
-        chunks.push(step.value);
-      }
-    } catch (error) {
-      if (error instanceof Failure) {
-        throw error;
-      }
-      fail("payload");
-    }
-    var output = new Uint8Array(total);
-    var offset = 0;
-    chunks.forEach(function (chunk) {
-      output.set(chunk, offset);
-      offset += chunk.length;
-    });
-    return output;
-  }
-
-  function utf8(text) {
-    return new TextEncoder().encode(text);
-  }
-
-  function concat(parts) {
-    var length = parts.reduce(function (sum, part) {
-      return sum + part.length;
-    }, 0);
-    var output = new Uint8Array(length);
-    var offset = 0;
-    parts.forEach(function (part) {
-      output.set(part, offset);
-      offset += part.length;
-    });
-    return output;
-  }
-
-  function equalBytes(left, right) {
-    if (left.length !== right.length) {
-      return false;
-    }
-    for (var i = 0; i < left.length; i++) {
-      if (left[i] !== right[i]) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  function hex(bytes) {
-    return Array.prototype.map
-      .call(bytes, function (byte) {
-        return byte.toString(16).padStart(2, "0");
-      })
-      .join("");
-  }
-
-  async function sha256(bytes) {
-    return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  }
-
-  // Input: a bundle file, pasted JSON, a KCB1 payload or a verify URL --------
-
-  /*
-   * Turn text into {bundle} or {entry} (a QR code that holds the verify URL).
-   * Raises Failure for text that is none of the accepted forms.
-   */
-  async function readInput(text) {
-    text = text.trim();
-    if (!text) {
-      fail("empty");
-    }
-    if (utf8(text).length > MAX_BUNDLE_BYTES) {
-      fail("too_large");
-    }
-    var url = ENTRY_URL.exec(text);
-    if (url) {
-      return { entry: Number(url[1]) };
-    }
-    var json = text;
-    if (text.indexOf(PAYLOAD_PREFIX) === 0) {
-      var raw = await inflate(base45Bytes(text.slice(PAYLOAD_PREFIX.length)));
-      try {
-        json = new TextDecoder("utf-8", { fatal: true }).decode(raw);
-      } catch (error) {
-        fail("payload");
-      }
-    }
-    var bundle;
-    try {
-      bundle = JSON.parse(json);
-    } catch (error) {
-      fail(json === text ? "not_json" : "payload");
-    }
-    if (bundle === null || typeof bundle !== "object" || Array.isArray(bundle)) {
-      fail("format");
-    }
-    return { bundle: bundle };
-  }
-
-  // Signed notes and keys (C2SP signed-note, tlog-checkpoint, tlog-cosignature)
-
-  /* Parse a verifier key `name+hexid+base64(type||key)`, checking its type and key id. */
-  async function parseVerifierKey(vkey, keyType) {
-    var first = vkey.indexOf("+");
-    var second = first < 0 ? -1 : vkey.indexOf("+", first + 1);
-    if (second < 0) {
-      fail("keys");
-    }
-    var name = vkey.slice(0, first);
-    var keyId = vkey.slice(first + 1, second);
-    var raw = base64Bytes(vkey.slice(second + 1));
-    if (raw === null || raw.length !== 33 || raw[0] !== keyType) {
-      fail("keys");
-    }
-    var expected = (await sha256(concat([utf8(name + "\n"), raw]))).slice(0, 4);
-    if (hex(expected) !== keyId) {
-      fail("keys");
-    }
-    var key = await crypto.subtle.importKey(
-      "raw",
-      raw.slice(1),
-      { name: "Ed25519" },
-      false,
-      ["verify"]
-    );
-    return { name: name, keyId: expected, key: key };
-  }
-
-  async function parseKeys(keys) {
-    if (!keys || keys.format !== KEYS_FORMAT) {
-      fail("keys");
-    }
-    if (typeof keys.origin !== "string" || !Array.isArray(keys.witnesses)) {
-      fail("keys");
-    }
-    if (!Number.isInteger(keys.quorum) || keys.quorum < 1) {
-      fail("keys");
-    }
-    var log = await parseVerifierKey(String(keys.log), ED25519_TYPE);
-    if (log.name !== keys.origin) {
-      fail("keys");
-    }
-    var witnesses = [];
-    for (var i = 0; i < keys.witnesses.length; i++) {
-      var item = keys.witnesses[i];
-      witnesses.push({
-        name: item.name,
-        verifier: await parseVerifierKey(String(item.vkey), COSIGNATURE_TYPE),
-      });
-    }
-    return { origin: keys.origin, log: log, witnesses: witnesses, quorum: keys.quorum };
-  }
-
-  /* Split a note into its text (ending in a newline) and its signature lines. */
-  function splitNote(note) {
-    var separator = note.lastIndexOf("\n\n");
-    if (separator < 0 || note.charAt(note.length - 1) !== "\n") {
-      fail("signature");
-    }
-    var text = note.slice(0, separator) + "\n";
-    var block = note.slice(separator + 2, -1);
-    var signatures = block.split("\n").map(function (line) {
-      if (line.indexOf(SIGNATURE_PREFIX) !== 0) {
-        fail("signature");
-      }
-      var rest = line.slice(SIGNATURE_PREFIX.length);
-      var space = rest.lastIndexOf(" ");
-      var raw = base64Bytes(rest.slice(space + 1));
-      if (raw === null || raw.length < 5) {
-        fail("signature");
-      }
-      return {
-        name: space < 0 ? "" : rest.slice(0, space),
-        keyId: raw.slice(0, 4),
-        value: raw.slice(4),
-      };
-    });
-    return { text: text, signatures: signatures };
-  }
-
-  function findSignature(signatures, verifier) {
-    for (var i = 0; i < signatures.length; i++) {
-      var signature = signatures[i];
-      if (signature.name === verifier.name && equalBytes(signature.keyId, verifier.keyId)) {
-        return signature;
-      }
-    }
-    return null;
-  }
-
-  async function ed25519Verify(key, signature, message) {
-    try {
-      return await crypto.subtle.verify({ name: "Ed25519" }, key, signature, message);
-    } catch (error) {
-      return false;
-    }
-  }
-
-  function parseCheckpoint(text) {
-    var lines = text.split("\n");
-    if (lines.length !== 6 || lines[5] !== "") {
-      fail("checkpoint");
-    }
-    var size = lines[1];
-    if (!/^(0|[1-9][0-9]*)$/.test(size)) {
-      fail("checkpoint");
-    }
-    if (lines[3].indexOf("prev ") !== 0 || lines[4].indexOf("time ") !== 0) {
-      fail("checkpoint");
-    }
-    var rootHash = base64Bytes(lines[2]);
-    var prevHash = base64Bytes(lines[3].slice(5));
-    if (!/^[0-9]+$/.test(lines[4].slice(5))) {
-      fail("checkpoint");
-    }
-    if (!rootHash || !prevHash || rootHash.length !== 32 || prevHash.length !== 32) {
-      fail("checkpoint");
-    }
-    return { origin: lines[0], size: BigInt(size), root: rootHash };
-  }
-
-  /* Check the log's signature and every known witness's cosignature on the note. */
-  async function checkSignatures(note, keys) {
-    var split = splitNote(note);
-    var logSignature = findSignature(split.signatures, keys.log);
-    if (!logSignature) {
-      fail("signature");
-    }
-    if (!(await ed25519Verify(keys.log.key, logSignature.value, utf8(split.text)))) {
-      fail("signature");
-    }
-    var checkpoint = parseCheckpoint(split.text);
-    if (checkpoint.origin !== keys.origin) {
-      fail("origin", { origin: keys.origin });
-    }
-    var cosigners = [];
-    for (var i = 0; i < keys.witnesses.length; i++) {
-      var witness = keys.witnesses[i];
-      var line = findSignature(split.signatures, witness.verifier);
-      if (!line) {
-        continue;
-      }
-      // A line carrying a known witness's name and key id that does not
-      // verify is damage or forgery, so it fails the bundle (as in Python).
-      if (line.value.length !== 8 + 64) {
-        fail("cosignature", { witness: witness.name });
-      }
-      var timestamp = new DataView(line.value.buffer, line.value.byteOffset, 8).getBigUint64(0);
-      var message = utf8("cosignature/v1\ntime " + timestamp.toString() + "\n" + split.text);
-      if (!(await ed25519Verify(witness.verifier.key, line.value.slice(8), message))) {
-        fail("cosignature", { witness: witness.name });
-      }
-      cosigners.push(witness.name);
-    }
-    return { checkpoint: checkpoint, cosigners: cosigners };
-  }
-
-  // Merkle tree (RFC 9162) ---------------------------------------------------
-
-  async function leafHash(body) {
-    return sha256(concat([new Uint8Array([0]), utf8(body)]));
-  }
-
-  async function nodeHash(left, right) {
-    return sha256(concat([new Uint8Array([1]), left, right]));
-  }
-
-  /* Verify an inclusion proof with the algorithm of RFC 9162 section 2.1.3.2. */
-  async function verifyInclusion(leaf, index, size, proof, rootHash) {
-    if (index >= size) {
-      return false;
-    }
-    var fn = index;
-    var sn = size - 1n;
-    var r = leaf;
-    for (var i = 0; i < proof.length; i++) {
-      var p = proof[i];
-      if (sn === 0n) {
-        return false;
-      }
-      if (fn & 1n || fn === sn) {
-        r = await nodeHash(p, r);
-        if (!(fn & 1n)) {
-          while ((fn & 1n) === 0n && fn !== 0n) {
-            fn >>= 1n;
-            sn >>= 1n;
-          }
-        }
-      } else {
-        r = await nodeHash(r, p);
-      }
-      fn >>= 1n;
-      sn >>= 1n;
-    }
-    return sn === 0n && equalBytes(r, rootHash);
-  }
-
-  // The whole check --------------------------------------------------------
-
-  function checkEntry(bundle, size) {
-    var entry = bundle.entry;
-    if (!entry || typeof entry !== "object" || Array.isArray(entry)) {
-      fail("entry");
-    }
-    var index = entry.index;
-    if (typeof index !== "number" || !Number.isInteger(index) || index < 0) {
-      fail("index");
-    }
-    if (typeof entry.body !== "string") {
-      fail("body");
-    }
-    if (BigInt(index) >= size) {
-      fail("index");
-    }
-    var envelope;
-    try {
-      envelope = JSON.parse(entry.body);
-    } catch (error) {
-      fail("body");
-    }
-    if (!envelope || typeof envelope !== "object" || envelope.seq !== index) {
-      fail("index");
-    }
-    return { index: index, body: entry.body, envelope: envelope };
-  }
-
-  function proofHashes(proof) {
-    if (!Array.isArray(proof)) {
-      fail("proof");
-    }
-    return proof.map(function (item) {
-      var value = base64Bytes(item);
-      if (value === null || value.length !== 32) {
-        fail("proof");
-      }
-      return value;
-    });
-  }
-
-  /* Verify a parsed bundle against the published keys; resolve to a result object. */
-  async function verifyBundle(bundle, rawKeys) {
-    var keys = await parseKeys(rawKeys);
-    var result = { ok: false, quorum: keys.quorum, witnesses_known: keys.witnesses.length };
-    if (bundle.format !== BUNDLE_FORMAT) {
-      fail("format");
-    }
-    if (bundle.origin !== keys.origin) {
-      fail("origin", { origin: keys.origin });
-    }
-    if (typeof bundle.checkpoint !== "string") {
-      fail("checkpoint");
-    }
-    var signed = await checkSignatures(bundle.checkpoint, keys);
-    var entry = checkEntry(bundle, signed.checkpoint.size);
-    var proof = proofHashes(bundle.proof);
-    var leaf = await leafHash(entry.body);
-    var included = await verifyInclusion(
-      leaf,
-      BigInt(entry.index),
-      signed.checkpoint.size,
-      proof,
-      signed.checkpoint.root
-    );
-    if (!included) {
-      fail("proof");
-    }
-    result.ok = true;
-    result.tree_size = signed.checkpoint.size.toString();
-    result.index = entry.index;
-    result.event_type = String(entry.envelope.type || "");
-    result.at = String(entry.envelope.at || "");
-    result.witnesses = signed.cosigners;
-    result.witnessed = signed.cosigners.length >= keys.quorum;
-    result.anchor =
-      bundle.anchor && typeof bundle.anchor === "object" ? bundle.anchor : null;
-    return result;
-  }
-
-  // RFC 8032 test 1: the public key and signature of the empty message.
-  var PROBE_KEY = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
-  var PROBE_SIGNATURE =
-    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
-
-  function fromHex(text) {
-    var bytes = new Uint8Array(text.length / 2);
-    for (var i = 0; i < bytes.length; i++) {
-      bytes[i] = parseInt(text.substr(i * 2, 2), 16);
-    }
-    return bytes;
-  }
-
-  var ed25519Support = null;
-
-  /* Resolve to true when WebCrypto here verifies a known Ed25519 signature. */
-  function browserChecksEd25519() {
-    if (ed25519Support === null) {
-      ed25519Support = (async function () {
-        if (!window.crypto || !window.crypto.subtle) {
-          return false;
-        }
-        try {
-          var key = await crypto.subtle.importKey(
-            "raw",
-            fromHex(PROBE_KEY),
-            { name: "Ed25519" },
-            false,
-            ["verify"]
-          );
-          return await crypto.subtle.verify(
-            { name: "Ed25519" },
-            key,
-            fromHex(PROBE_SIGNATURE),
-            new Uint8Array(0)
-          );
-        } catch (error) {
-          return false;
-        }
-      })();
-    }
-    return ed25519Support;
   }
 
   // Talking to the server ----------------------------------------------------
@@ -573,7 +57,7 @@
     try {
       data = await response.json();
     } catch (error) {
-      fail("server_failed");
+      throw new Failure("server_failed");
     }
     return data;
   }
@@ -584,7 +68,7 @@
     body.append("text", text);
     var data = await postForm(body);
     if (data.error) {
-      fail(data.error.code, data.error.values);
+      throw new Failure(data.error.code, data.error.values);
     }
     return data.result;
   }
@@ -597,7 +81,7 @@
         credentials: "same-origin",
       });
     } catch (error) {
-      fail("fetch_failed", { entry: entry });
+      throw new Failure("fetch_failed", { entry: entry });
     }
     if (response.status === 404) {
       var code = "not_found";
@@ -606,10 +90,10 @@
       } catch (error) {
         code = "not_found";
       }
-      fail(code, { entry: entry });
+      throw new Failure(code, { entry: entry });
     }
     if (!response.ok) {
-      fail("fetch_failed", { entry: entry });
+      throw new Failure("fetch_failed", { entry: entry });
     }
     return response.text();
   }
@@ -739,7 +223,7 @@
   /* Verify text (bundle JSON, KCB1 payload or verify URL), in the browser when it can. */
   function checkText(text) {
     return check(function () {
-      return readInput(text);
+      return checker.readInput(text, MAX_BUNDLE_BYTES);
     });
   }
 
@@ -756,11 +240,11 @@
     try {
       var input = await read();
       if (input.entry !== undefined) {
-        input = await readInput(await fetchBundle(input.entry));
+        input = await checker.readInput(await fetchBundle(input.entry), MAX_BUNDLE_BYTES);
       }
-      if (await browserChecksEd25519()) {
+      if (await checker.browserChecksEd25519()) {
         checkedBy = "browser";
-        showResult(await verifyBundle(input.bundle, publishedKeys), checkedBy);
+        showResult(await checker.verifyBundle(input.bundle, publishedKeys), checkedBy);
       } else {
         checkedBy = "server";
         showResult(await checkOnServer(JSON.stringify(input.bundle)), checkedBy);
