@@ -382,7 +382,7 @@ def _posted_text(request: HttpRequest) -> str:
 
 
 def _answer_json(request: HttpRequest) -> JsonResponse:
-    """Answer verify.js: the text of a photo's QR code, or a server-side check."""
+    """Return JSON for verify.js: the text of a photo's QR code, or a server-side check."""
     try:
         text = _posted_text(request)
         if request.POST.get("decode"):

@@ -4,7 +4,7 @@
  *
  * bundle-check.js does the check in the browser when WebCrypto here verifies
  * Ed25519. Otherwise the bundle is posted to the server, which runs the
- * Python verifier; the page says which one checked it. Every user-facing
+ * Python verifier. The result panel names which one checked it. Every user-facing
  * text comes from the page (`verify-texts`), translated there; this file
  * holds only message keys.
  */
