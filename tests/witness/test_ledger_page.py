@@ -43,7 +43,8 @@ def test_ledger_page_shows_witnesses(
     html = response.content.decode()
 
     assert response.status_code == 200, "the ledger page is public"
-    assert "witness.pemkot.test" in html and "witness.bank.test" in html
+    assert "witness.pemkot.test" in html, "the first witness is listed"
+    assert "witness.bank.test" in html, "the second witness is listed"
     assert 'data-testid="witness-table"' in html
     assert "witness.bank.test, witness.pemkot.test" in html, "block 0 signers"
     assert "<td>2</td>" in html, "each witness lags by the two new entries"

@@ -153,7 +153,7 @@ def test_fork_bad_proof_refused(
     assert state.text.startswith(block.note), "the witness still holds block 6"
 
 
-def test_node_reports_forked_witness(
+def test_rejected_fork_keeps_history(
     two_witnesses: list[Any], grow_ledger: Callable[[int], Block]
 ) -> None:
     block = grow_ledger(6)
@@ -185,9 +185,8 @@ def test_down_witness_catches_up(
     failed = Witness.objects.get(name=down.store.name())
     assert failed.failures == 1
     assert "request to" in failed.last_error, failed.last_error
-    assert (
-        failed.next_attempt_at is not None and failed.next_attempt_at > timezone.now()
-    )
+    assert failed.next_attempt_at is not None, "a next attempt is scheduled"
+    assert failed.next_attempt_at > timezone.now(), "after a backoff delay"
     down.start()
     assert witnessing.push_to_witnesses() == 0, "the witness waits out its backoff"
     row = next(
@@ -201,7 +200,8 @@ def test_down_witness_catches_up(
     assert witnessing.push_to_witnesses(now=later) == 1, "after the backoff it co-signs"
 
     caught_up = Witness.objects.get(name=down.store.name())
-    assert caught_up.failures == 0 and caught_up.last_error == ""
+    assert caught_up.failures == 0, "the failure count resets"
+    assert caught_up.last_error == "", "the last error clears"
     assert caught_up.last_size == 7
     rows = witnessing.status_context(latest)["witness_rows"]
     assert [row["lag_entries"] for row in rows] == [0, 0], "no witness lags"

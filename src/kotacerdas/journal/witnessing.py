@@ -7,7 +7,7 @@ with every stored cosignature line added, in the C2SP signed-note form.
 The worker job `witness-push` submits the latest block to each witness in the
 C2SP `tlog-witness` form, with a consistency proof from the size that witness
 co-signed last. A witness co-signs only the checkpoint it is sent, so the
-blocks sealed between two pushes carry no cosignature from it; a receipt
+blocks sealed between two pushes carry no cosignature from it. A receipt
 proves inclusion against the latest witnessed block instead.
 """
 
@@ -136,7 +136,7 @@ def push_to_witnesses(now: datetime | None = None) -> int:
 
     The worker runs this every KOTACERDAS_WITNESS_INTERVAL_S. A witness that
     fails waits longer each time (up to MAX_BACKOFF_S) and never stops the
-    others; `now` lets a caller pass a later time to skip that wait.
+    others. A caller can pass a later `now` to skip that wait.
     """
     latest = services.latest_block()
     if latest is None:
@@ -167,7 +167,7 @@ def push_checkpoint(witness: Witness, block: Block) -> Cosignature:
     """Submit `block` to `witness`, verify the cosignature it returns and store it.
 
     On a 409 the witness states the size it last co-signed; the node takes
-    that size and retries once. The same size back means the witness holds a
+    that size and retries once. The same size back means the witness stored a
     different root for it, which is a fork, so the node does not retry.
     """
     verifier = cosigner_verifier(witness)
@@ -195,7 +195,7 @@ def push_checkpoint(witness: Witness, block: Block) -> Cosignature:
         response = submit(witness, witness_size, block)
     if response.status_code != 200:
         raise WitnessError(
-            f"witness {witness.name} answered {response.status_code}: "
+            f"witness {witness.name} responded with status {response.status_code}: "
             f"{response.text.strip()[:200]}"
         )
     line, timestamp = verified_line(response.text, block, verifier)
@@ -231,7 +231,7 @@ def parse_size(witness: Witness, response: requests.Response) -> int:
         or not text[:-1].isdigit()
     ):
         raise WitnessError(
-            f"witness {witness.name} answered 409 without a text/x.tlog.size body"
+            f"witness {witness.name} responded 409 without a text/x.tlog.size body"
         )
     return int(text[:-1])
 

@@ -1,6 +1,6 @@
 """The `add-checkpoint` call of C2SP `tlog-witness`, and the witness's read calls.
 
-`Witness.respond(method, path, body)` holds the whole protocol, so the WSGI app
+`Witness.respond(method, path, body)` implements the whole protocol, so the WSGI app
 and the HTTP server in `server` are thin wrappers around it. Status codes:
 
 - 200: the body is this witness's `cosignature/v1` line on the checkpoint;

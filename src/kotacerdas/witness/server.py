@@ -1,7 +1,7 @@
 """Serving a witness over HTTP: a WSGI app, and a threading stdlib server.
 
-The server speaks HTTP/1.1 with keep-alive, as C2SP `tlog-witness` asks of
-witnesses, so a node pushing checkpoints reuses one connection. It binds to
+The server speaks HTTP/1.1 with keep-alive, as C2SP `tlog-witness` recommends
+for witnesses, so a node pushing checkpoints reuses one connection. It binds to
 127.0.0.1 unless told otherwise; a partner exposes it through its own proxy.
 """
 

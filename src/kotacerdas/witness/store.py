@@ -44,7 +44,7 @@ LOCK_FILE = ".lock"
 
 
 class WitnessSetupError(RuntimeError):
-    """The witness directory is missing, incomplete or holds an invalid file."""
+    """The witness directory is missing, incomplete or contains an invalid file."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ class WitnessStore:
         return LogState.from_json(logs[origin]) if origin in logs else None
 
     def save_log_state(self, origin: str, state: LogState) -> None:
-        """Write one log's state; the caller holds `locked()`."""
+        """Write one log's state; call it inside `locked()`."""
         value = read_json(self.directory / STATE_FILE)
         value["logs"][origin] = state.to_json()
         write_json_atomically(self.directory / STATE_FILE, value)
