@@ -313,3 +313,16 @@ def test_random_bodies_harmless(
 
     assert 400 <= answer.status < 500, (answer.status, answer.text)
     assert state_files(store) == before, "a rejected body changes nothing"
+
+
+def test_after_cosign_hook_runs(store: WitnessStore, memory_log: Any) -> None:
+    calls: list[tuple[bytes, int]] = []
+    witness = Witness(store, after_cosign=lambda root, size: calls.append((root, size)))
+    app = make_wsgi_app(witness)
+
+    call(app, "POST", "/add-checkpoint", memory_log.request(0, 4))
+    call(app, "POST", "/add-checkpoint", memory_log.request(0, 6))
+    assert witness.background is not None
+    witness.background.shutdown(wait=True)
+
+    assert calls == [(memory_log.root(4), 4)], "only the co-signed root is attested"

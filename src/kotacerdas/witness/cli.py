@@ -3,6 +3,7 @@
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from kotacerdas.journal.notes import NoteError
@@ -41,6 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--prefix", default="", help="URL path prefix of the API, such as /witness"
     )
+    # The same options as attest.add_chain_options, declared here because
+    # importing that module loads web3, which every witness command would pay.
+    run.add_argument(
+        "--chain-url", default="", help="JSON-RPC URL of the chain; empty: no attesting"
+    )
+    run.add_argument("--contract", default="", help="anchor contract address")
+    run.add_argument(
+        "--chain-key",
+        type=Path,
+        default=None,
+        help="the witness's secp256k1 chain key file (created 0600 when missing)",
+    )
     return parser
 
 
@@ -56,8 +69,17 @@ def run(args: argparse.Namespace) -> str:
         return f"trusting log {store.trust(args.vkey)}"
     if args.verb == "vkey":
         return store.vkey()
-    serve(Witness(store, args.prefix), args.host, args.port)
+    serve(Witness(store, args.prefix, attester(args)), args.host, args.port)
     return ""
+
+
+def attester(args: argparse.Namespace) -> Callable[[bytes, int], object] | None:
+    """Return the call that attests each co-signed root on the chain, if configured."""
+    if not (args.chain_url and args.contract and args.chain_key):
+        return None
+    from kotacerdas.witness.attest import attest_after_cosign
+
+    return lambda root, size: attest_after_cosign(args, root, size)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,8 @@ import base64
 import logging
 import re
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -153,11 +155,20 @@ def signed_by(request: AddCheckpointRequest, verifier: Verifier) -> bool:
 class Witness:
     """The protocol of one witness directory; safe to call from many threads."""
 
-    def __init__(self, store: WitnessStore, prefix: str = "") -> None:
+    def __init__(
+        self,
+        store: WitnessStore,
+        prefix: str = "",
+        after_cosign: Callable[[bytes, int], object] | None = None,
+    ) -> None:
         self.store = store
         self.prefix = prefix.rstrip("/")
         self.name = store.name()
         self.key = store.private_key()
+        # Runs after each cosignature on one background thread, in order, so a
+        # slow chain never delays the response (see witness/attest.py).
+        self.after_cosign = after_cosign
+        self.background = ThreadPoolExecutor(max_workers=1) if after_cosign else None
 
     def respond(self, method: str, path: str, body: bytes) -> Response:
         try:
@@ -259,6 +270,8 @@ class Witness:
             head.size,
             stored_size,
         )
+        if self.after_cosign is not None and self.background is not None:
+            self.background.submit(self.after_cosign, head.root_hash, head.size)
         return Response(200, line.encode())
 
     def keep_evidence(
