@@ -9,8 +9,7 @@ class JournalConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing registers the journal's own event types and replay checker.
-        from kotacerdas.journal import checks, events  # noqa: F401
-        from kotacerdas.journal import witnessing
+        from kotacerdas.journal import checks, events, witnessing  # noqa: F401
         from kotacerdas.journal.worker import register_job
 
         register_job(
