@@ -150,24 +150,67 @@ class Command(BaseCommand):
         """
         from kotacerdas.journal import witnessing
         from kotacerdas.journal.keys import node_verifier_key
+        from kotacerdas.witness.attest import chain_address
         from kotacerdas.witness.store import WitnessStore
 
-        processes: dict[str, subprocess.Popen[bytes]] = {}
+        chain_url = self.witness_chain_url()
+        stores = []
         for index in range(settings.KOTACERDAS_DEMO_WITNESSES):
             short, name = demo_witness_name(index)
             store = WitnessStore(Path(settings.VAR_DIR) / "witnesses" / short)
             store.init(name)
             store.trust(node_verifier_key())
             port = DEMO_WITNESS_FIRST_PORT + index
-            command = [sys.executable, "-m", "kotacerdas.witness", "serve"]
-            command += ["--dir", str(store.directory), "--port", str(port)]
-            processes[f"witness {short}"] = subprocess.Popen(command)
+            address = chain_address(store.directory / "chain.key") if chain_url else ""
             try:
-                witnessing.add_witness(name, f"http://127.0.0.1:{port}", store.vkey())
+                witnessing.add_witness(
+                    name, f"http://127.0.0.1:{port}", store.vkey(), address
+                )
             except witnessing.WitnessError as error:
                 # Such as a database kept while var/witnesses/ was deleted.
                 logger.warning("demo witness %s not registered: %s", name, error)
+            stores.append((short, store, port))
+        contract = self.deploy_anchor_contract(chain_url) if stores else ""
+        processes: dict[str, subprocess.Popen[bytes]] = {}
+        for short, store, port in stores:
+            command = [sys.executable, "-m", "kotacerdas.witness", "serve"]
+            command += ["--dir", str(store.directory), "--port", str(port)]
+            if contract:
+                command += ["--chain-url", chain_url, "--contract", contract]
+                command += ["--chain-key", str(store.directory / "chain.key")]
+            processes[f"witness {short}"] = subprocess.Popen(command)
         return processes
+
+    def witness_chain_url(self) -> str:
+        """Return the chain URL the demo witnesses attest on, or "" for none.
+
+        Witnesses are separate processes, so they cannot reach the in-process
+        development chain; they attest only on anvil or a configured node.
+        """
+        from kotacerdas.journal import chain
+
+        return str(settings.KOTACERDAS_CHAIN_URL or chain.recorded_anvil_url())
+
+    def deploy_anchor_contract(self, chain_url: str) -> str:
+        """Deploy the anchor contract with the witnesses as partners; return its address."""
+        if not chain_url:
+            return ""
+        from kotacerdas.journal import anchoring
+        from kotacerdas.journal import chain as chains
+
+        try:
+            chain = chains.http_chain(chain_url)
+            deployment = anchoring.ensure_deployment(
+                chain, anchoring.operator_account()
+            )
+        except chains.ChainError as error:
+            logger.warning("anchor contract not deployed at start: %s", error)
+            return ""
+        self.stdout.write(
+            f"Anchor contract {deployment.address} on chain {deployment.chain_id}: "
+            f"{len(deployment.partners)} partners, {deployment.threshold} to finalize"
+        )
+        return deployment.address
 
     def print_welcome(self, options: dict[str, Any]) -> None:
         from kotacerdas.demo import services as demo
