@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from kotacerdas.journal import bundles, services
-from kotacerdas.journal.models import Block
+from kotacerdas.journal.models import Anchor, Block, ChainDeployment
 from kotacerdas.verify import verify_bundle
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +171,38 @@ def test_cli_usage_errors(tmp_path: Path, offline_verifier: Any) -> None:
     assert "cannot read the bundle" in missing.stderr
     neither = offline_verifier()
     assert neither.returncode == 2
+
+
+def test_bundle_prefers_an_anchored_witnessed_checkpoint(
+    witnessed_block: Callable[[int], Block],
+) -> None:
+    anchored = witnessed_block(3)
+    newer = witnessed_block(2)
+    deployment = ChainDeployment.objects.create(
+        chain_id=31337,
+        genesis_hash="0x" + "ab" * 32,
+        address="0x" + "12" * 20,
+        deploy_tx="0x" + "34" * 32,
+        partners=["0x" + "12" * 20],
+        threshold=1,
+    )
+    Anchor.objects.create(
+        block=anchored,
+        deployment=deployment,
+        sender="0x" + "12" * 20,
+        nonce=0,
+        tx_hash="0x" + "56" * 32,
+        status=Anchor.Status.CONFIRMED,
+        chain_block_number=7,
+        final=True,
+        sent_at=timezone.now(),
+    )
+
+    early = bundles.build_bundle(1)
+    late = bundles.build_bundle(anchored.tree_size)
+
+    assert early["checkpoint"].split("\n")[1] == str(anchored.tree_size)
+    assert early["anchor"]["tx"] == "0x" + "56" * 32
+    # An entry only the newer checkpoint contains is proved against it, unanchored.
+    assert late["checkpoint"].split("\n")[1] == str(newer.tree_size)
+    assert late["anchor"] is None

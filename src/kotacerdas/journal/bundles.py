@@ -11,6 +11,7 @@ import base64
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count
 
 from kotacerdas.journal import services, witnessing
 from kotacerdas.journal.keys import node_verifier_key
@@ -40,9 +41,26 @@ class BundleNotReady(services.JournalError):
 def checkpoint_block(seq: int) -> Block | None:
     """Return the block a bundle of entry `seq` proves against, or None.
 
-    That is the latest block with a quorum of cosignatures, else the latest
-    block, as long as its tree contains the entry.
+    That is the latest block that contains the entry, has a quorum of
+    cosignatures and a confirmed anchor; else the latest witnessed block; else
+    the latest block, as long as its tree contains the entry. The anchor job
+    runs less often than blocks are sealed, so the latest witnessed block
+    usually has no anchor yet, while a slightly older one does.
     """
+    anchored = (
+        Block.objects.filter(
+            tree_size__gt=seq,
+            height__in=Anchor.objects.filter(status=Anchor.Status.CONFIRMED).values(
+                "block_id"
+            ),
+        )
+        .annotate(cosigners=Count("cosignatures", distinct=True))
+        .filter(cosigners__gte=witnessing.quorum())
+        .order_by("-height")
+        .first()
+    )
+    if anchored is not None:
+        return anchored
     witnessed = witnessing.latest_witnessed_block(seq + 1)
     if witnessed is not None:
         return witnessed
