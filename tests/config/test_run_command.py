@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from kotacerdas.config.management.commands.run import DEMO_WITNESS_FIRST_PORT
+
 STARTUP_TIMEOUT_S = 120
 
 
@@ -61,6 +63,14 @@ def city_process(tmp_path: Path):
         "DJANGO_SETTINGS_MODULE": "kotacerdas.config.settings",
     }
     env.pop("DATABASE_URL", None)
+    # Hold the first demo witness's usual port, as another city on the same
+    # machine would: the witness must move to a free port, not stop the city.
+    blocker = socket.socket()
+    try:
+        blocker.bind(("127.0.0.1", DEMO_WITNESS_FIRST_PORT))
+        blocker.listen()
+    except OSError:
+        pass  # Already taken by something else, which tests the same thing.
     # The output goes to a file: an unread pipe would fill up and block the server.
     log = (tmp_path / "run.log").open("w")
     process = subprocess.Popen(
@@ -79,6 +89,7 @@ def city_process(tmp_path: Path):
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
         log.close()
+        blocker.close()
 
 
 def test_run_serves_city_and_seals(city_process) -> None:
@@ -99,6 +110,19 @@ def test_run_serves_city_and_seals(city_process) -> None:
 
     assert checkpoint.get("tree_size", 0) > 0
     assert checkpoint.get("tree_size") == checkpoint.get("journal_size")
+    # The demo witnesses, started beside the city, co-sign it.
+    witnessed = ""
+    while time.monotonic() < deadline + 30:
+        try:
+            witnessed = fetch(f"{base}/api/journal/checkpoint/witnessed.txt")[
+                1
+            ].decode()
+        except urllib.error.HTTPError:
+            witnessed = ""
+        if witnessed.count("\n\u2014 witness.") >= 2:
+            break
+        time.sleep(0.5)
+    assert witnessed.count("\n\u2014 witness.") >= 2, witnessed
     status, page = fetch(f"{base}/ledger/")
     assert status == 200
     assert b'<html lang="id">' in page

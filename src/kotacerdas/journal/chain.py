@@ -16,7 +16,6 @@ import logging
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -39,6 +38,8 @@ from web3.exceptions import (
 )
 from web3.logs import DISCARD
 from web3.types import RPCEndpoint, TxParams, Wei
+
+from kotacerdas.config.ports import free_port
 
 logger = logging.getLogger(__name__)
 
@@ -212,17 +213,6 @@ def anvil_binary() -> str | None:
     if local.exists():
         return str(local)
     return shutil.which("anvil")
-
-
-def free_port(preferred: int) -> int:
-    for port in (preferred, 0):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(probe.getsockname()[1])
-    raise ChainError("no free TCP port on 127.0.0.1")
 
 
 def start_anvil(

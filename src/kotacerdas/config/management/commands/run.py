@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from kotacerdas.config.ports import free_port
 from kotacerdas.journal.keys import create_signing_key
 
 logger = logging.getLogger(__name__)
@@ -146,7 +147,8 @@ class Command(BaseCommand):
 
         Each partner's witness gets a directory under var/witnesses/ with its
         own key, trusts this node's key, and listens on 127.0.0.1 from port
-        DEMO_WITNESS_FIRST_PORT on.
+        DEMO_WITNESS_FIRST_PORT on, or on free ports when those are taken; the
+        worker finds each witness by the URL registered here.
         """
         from kotacerdas.journal import witnessing
         from kotacerdas.journal.keys import node_verifier_key
@@ -160,7 +162,7 @@ class Command(BaseCommand):
             store = WitnessStore(Path(settings.VAR_DIR) / "witnesses" / short)
             store.init(name)
             store.trust(node_verifier_key())
-            port = DEMO_WITNESS_FIRST_PORT + index
+            port = free_port(DEMO_WITNESS_FIRST_PORT + index)
             address = chain_address(store.directory / "chain.key") if chain_url else ""
             try:
                 witnessing.add_witness(
