@@ -2,18 +2,17 @@
  * Scan page: read a plate's QR code with the phone camera, check its
  * signature on the phone, then ask the server what the user may see.
  *
- * The camera frames are decoded by BarcodeDetector where the browser has one
- * for QR codes, and by the vendored jsQR otherwise. The signature is checked
- * with WebCrypto Ed25519 against the public keys embedded in the page, so a
- * forged plate is flagged with no network. The signed message and the plate
- * code rules mirror kotacerdas/registry/plates.py and codes.py.
+ * qr-camera.js, loaded before this file, reads the camera. The signature is
+ * checked with WebCrypto Ed25519 against the public keys embedded in the page,
+ * so a forged plate is flagged with no network. The signed message and the
+ * plate code rules mirror kotacerdas/registry/plates.py and codes.py.
  */
 (function () {
   "use strict";
 
   var root = document.getElementById("scan");
   var keysElement = document.getElementById("plate-keys");
-  if (!root || !keysElement) {
+  if (!root || !keysElement || !window.KotaCerdasQrCamera) {
     return;
   }
   var plateKeys = JSON.parse(keysElement.textContent);
@@ -21,15 +20,9 @@
   var resolveUrl = document.getElementById("scan-script").dataset.resolveUrl;
 
   var cameraSection = document.getElementById("camera");
-  var video = document.getElementById("camera-video");
-  var startButton = document.getElementById("camera-start");
-  var stopButton = document.getElementById("camera-stop");
   var statusLine = document.getElementById("camera-status");
   var offlineLine = document.getElementById("offline-check");
   var resultPanel = document.getElementById("scan-result");
-
-  var FRAME_INTERVAL_MS = 200;
-  var MAX_FRAME_WIDTH_PX = 1024;
 
   // Plate codes: Crockford base-32 with an ISO 7064 MOD 33,32 check character.
   var ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -208,112 +201,12 @@
 
   // Camera -------------------------------------------------------------------
 
-  var stream = null;
-  var running = false;
-  var detector = null;
-  var canvas = document.createElement("canvas");
-  var context = canvas.getContext("2d", { willReadFrequently: true });
-
-  async function qrDetector() {
-    if (!("BarcodeDetector" in window)) {
-      return null;
-    }
-    try {
-      var formats = await window.BarcodeDetector.getSupportedFormats();
-      return formats.indexOf("qr_code") >= 0
-        ? new window.BarcodeDetector({ formats: ["qr_code"] })
-        : null;
-    } catch (error) {
-      return null;
-    }
-  }
-
-  async function startCamera() {
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      statusLine.textContent = texts.no_camera;
-      return;
-    }
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({
-        video: { facingMode: { ideal: "environment" } },
-        audio: false,
-      });
-    } catch (error) {
-      statusLine.textContent = texts.camera_denied;
-      return;
-    }
-    video.srcObject = stream;
-    video.hidden = false;
-    await video.play();
-    detector = await qrDetector();
-    cameraSection.dataset.decoder = detector ? "barcode-detector" : "jsqr";
-    running = true;
-    startButton.hidden = true;
-    stopButton.hidden = false;
-    offlineLine.hidden = true;
-    statusLine.textContent = texts.looking;
-    scanFrame();
-  }
-
-  function stopCamera() {
-    running = false;
-    if (stream) {
-      stream.getTracks().forEach(function (track) {
-        track.stop();
-      });
-    }
-    stream = null;
-    video.hidden = true;
-    startButton.hidden = false;
-    stopButton.hidden = true;
-  }
-
-  async function decodeFrame() {
-    if (video.readyState < 2 || !video.videoWidth) {
-      return null;
-    }
-    if (detector) {
-      var codes = await detector.detect(video);
-      return codes.length ? codes[0].rawValue : null;
-    }
-    if (typeof window.jsQR !== "function") {
-      return null;
-    }
-    var scale = Math.min(1, MAX_FRAME_WIDTH_PX / video.videoWidth);
-    var width = Math.round(video.videoWidth * scale);
-    var height = Math.round(video.videoHeight * scale);
-    canvas.width = width;
-    canvas.height = height;
-    context.drawImage(video, 0, 0, width, height);
-    var pixels = context.getImageData(0, 0, width, height);
-    var found = window.jsQR(pixels.data, width, height, {
-      inversionAttempts: "dontInvert",
-    });
-    return found ? found.data : null;
-  }
-
-  async function scanFrame() {
-    if (!running) {
-      return;
-    }
-    var text = null;
-    try {
-      text = await decodeFrame();
-    } catch (error) {
-      text = null;
-    }
-    if (text) {
-      stopCamera();
-      await handleText(text);
-      return;
-    }
-    window.setTimeout(scanFrame, FRAME_INTERVAL_MS);
-  }
-
-  cameraSection.hidden = false;
-  startButton.addEventListener("click", startCamera);
-  stopButton.addEventListener("click", function () {
-    stopCamera();
-    statusLine.textContent = "";
+  window.KotaCerdasQrCamera.attach(cameraSection, {
+    statusLine: statusLine,
+    texts: texts,
+    onStart: function () {
+      offlineLine.hidden = true;
+    },
+    onText: handleText,
   });
 })();
