@@ -10,13 +10,11 @@ shows whether the plate is genuine and nothing personal.
 """
 
 import logging
-import warnings
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
-import zxingcpp
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -27,8 +25,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
-from PIL import Image, UnidentifiedImageError
 
+from kotacerdas import qr_photo
+from kotacerdas.qr_photo import PhotoInvalid
 from kotacerdas.registry import services
 from kotacerdas.registry.models import Building, Household, Member, Plate
 from kotacerdas.registry.plates import (
@@ -41,11 +40,9 @@ from kotacerdas.registry.plates import (
 logger = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 2000
-# An estimate of a full-resolution JPEG from a 50-megapixel phone camera.
-MAX_PHOTO_BYTES = 15 * 1024 * 1024
-MAX_PHOTO_PIXELS = 60_000_000
-PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
-QR_FORMATS = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+# The photo limits the scan page states; the verify page imports them too.
+MAX_PHOTO_BYTES = qr_photo.MAX_PHOTO_BYTES
+MAX_PHOTO_PIXELS = qr_photo.MAX_PHOTO_PIXELS
 # Collectors and citizens both hold only `registry.scan_plate`, so the role
 # is what tells a field crew (who sees any building's service status) from a
 # resident (who sees only their own building).
@@ -313,79 +310,23 @@ def household_views(building: Building, user: Any) -> list[HouseholdView]:
 # Photos ------------------------------------------------------------------------
 
 
-class PhotoInvalid(ValueError):
-    """An uploaded photo is too large, not a picture, or shows no QR code.
-
-    `reason` is a constant for the log; the message is for the user.
-    """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
 def decode_photo(photo: UploadedFile) -> str:
-    """Return the text of the first QR code in a photo; raise PhotoInvalid."""
-    if photo.size is not None and photo.size > MAX_PHOTO_BYTES:
-        raise PhotoInvalid(
-            "too large",
-            _(
-                "The photo is larger than %(max)s MB. Take it again at a lower resolution, or crop it to the QR code."
-            )
-            % {"max": MAX_PHOTO_BYTES // (1024 * 1024)},
-        )
-    image = _open_image(photo)
+    """Return the text of the QR code in a photo, preferring a plate's.
 
-    results = zxingcpp.read_barcodes(image, formats=QR_FORMATS)
-    texts = [result.text for result in results if result.text]
-    if not texts:
-        raise PhotoInvalid(
-            "no QR code",
-            _(
-                "No QR code was found in this photo. Take it again closer to the plate with the whole QR code in the picture, or type the code printed under it."
-            ),
-        )
-    # A photo may catch a second QR code (a poster, a neighbour's plate), so
-    # one that reads as a plate comes first.
-    for text in texts:
-        if read_plate_text(text).verdict != Verdict.MALFORMED:
-            return text
-    return texts[0]
-
-
-def _open_image(photo: UploadedFile) -> Image.Image:
-    too_many_pixels = PhotoInvalid(
-        "too many pixels",
-        _(
-            "The photo has more than %(max)s megapixels. Take it again at a lower resolution."
-        )
-        % {"max": MAX_PHOTO_PIXELS // 1_000_000},
-    )
-    not_a_picture = PhotoInvalid(
-        "not a picture",
-        _(
+    Raises PhotoInvalid.
+    """
+    return qr_photo.decode_photo(
+        photo,
+        prefer=lambda text: read_plate_text(text).verdict != Verdict.MALFORMED,
+        not_a_picture=_(
             "This file is not a picture. Choose a photo (JPEG, PNG or WebP) of the plate's QR code."
         ),
+        no_qr_code=_(
+            "No QR code was found in this photo. Take it again closer to the plate with the whole QR code in the picture, or type the code printed under it."
+        ),
+        max_bytes=MAX_PHOTO_BYTES,
+        max_pixels=MAX_PHOTO_PIXELS,
     )
-    try:
-        with warnings.catch_warnings():
-            # Pillow warns above its MAX_IMAGE_PIXELS (about 89 million) and
-            # raises above twice that. Either ends the upload here.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(photo, formats=PHOTO_FORMATS)
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise too_many_pixels from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise not_a_picture from None
-    if image.width * image.height > MAX_PHOTO_PIXELS:
-        raise too_many_pixels
-
-    try:
-        image.load()
-    except (OSError, SyntaxError, ValueError):
-        raise not_a_picture from None
-    return image.convert("L")
 
 
 # Views ---------------------------------------------------------------------------

@@ -7,13 +7,11 @@ so a double submit or a browser retry returns the first transfer.
 """
 
 import logging
-import warnings
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-import zxingcpp
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -23,8 +21,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
 
+from kotacerdas import qr_photo
+from kotacerdas.qr_photo import MAX_PHOTO_BYTES, PhotoInvalid
 from kotacerdas.wallet import display, flows, pins, qris, services
 from kotacerdas.wallet import policy as wallet_policy
 from kotacerdas.wallet.flows import FlowError
@@ -43,11 +42,6 @@ logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponse]
 HISTORY_PAGE_SIZE = 20
-# An estimate of a full-resolution JPEG from a 50-megapixel phone camera.
-MAX_PHOTO_BYTES = 15 * 1024 * 1024
-MAX_PHOTO_PIXELS = 60_000_000
-PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
-QR_FORMATS = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 # Form fields for the core's request fields on the confirmation forms. The
 # amount and payee are hidden fields there, so their errors go above the form.
 CONFIRM_FIELDS = {"credit": "", "amount": "", "memo": "", "debit": "", "id": ""}
@@ -409,71 +403,19 @@ def _code_context(
 # Photos of QR codes ---------------------------------------------------------------
 
 
-class PhotoInvalid(ValueError):
-    """An uploaded photo is too large, not a picture, or shows no QR code."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
 def decode_photo(photo: UploadedFile) -> str:
     """Return the text of the QR code in a photo, preferring a payment code.
 
-    Raises PhotoInvalid. The image is read by Pillow (only the listed
-    formats, with its decompression-bomb guard) and decoded by zxing-cpp.
+    Raises PhotoInvalid.
     """
-    if photo.size is not None and photo.size > MAX_PHOTO_BYTES:
-        raise PhotoInvalid(
-            "too large",
-            _(
-                "The photo is larger than %(max)s MB. Take it again at a lower resolution, or crop it to the QR code."
-            )
-            % {"max": MAX_PHOTO_BYTES // (1024 * 1024)},
-        )
-    image = _open_image(photo)
-    texts = [
-        r.text for r in zxingcpp.read_barcodes(image, formats=QR_FORMATS) if r.text
-    ]
-    if not texts:
-        raise PhotoInvalid(
-            "no QR code",
-            _(
-                "No QR code was found in this picture. Take it again with the whole QR code in view, or paste the code below."
-            ),
-        )
-    # A photo may catch a second code (a poster, a plate). An EMVCo payload
-    # starts with its payload format indicator, so that one is taken.
-    return next((t for t in texts if t.startswith("000201")), texts[0])
-
-
-def _open_image(photo: UploadedFile) -> Image.Image:
-    too_many_pixels = PhotoInvalid(
-        "too many pixels",
-        _(
-            "The photo has more than %(max)s megapixels. Take it again at a lower resolution."
-        )
-        % {"max": MAX_PHOTO_PIXELS // 1_000_000},
-    )
-    not_a_picture = PhotoInvalid(
-        "not a picture",
-        _(
+    return qr_photo.decode_photo(
+        photo,
+        # An EMVCo payload starts with its payload format indicator.
+        prefer=lambda text: text.startswith("000201"),
+        not_a_picture=_(
             "This file is not a picture. Choose a photo or screenshot (JPEG, PNG or WebP) of the QR code."
         ),
+        no_qr_code=_(
+            "No QR code was found in this picture. Take it again with the whole QR code in view, or paste the code below."
+        ),
     )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(photo, formats=PHOTO_FORMATS)
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise too_many_pixels from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise not_a_picture from None
-    if image.width * image.height > MAX_PHOTO_PIXELS:
-        raise too_many_pixels
-    try:
-        image.load()
-    except (OSError, SyntaxError, ValueError):
-        raise not_a_picture from None
-    return image.convert("L")
