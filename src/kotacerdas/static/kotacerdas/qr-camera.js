@@ -5,7 +5,7 @@
  * Frames are decoded by BarcodeDetector where the browser has one for QR
  * codes, and by the vendored jsQR otherwise (Chromium on Linux, Firefox), so
  * a page loads vendor/jsqr/jsQR.js before this file. Pages keep their own
- * messages: this file holds only message keys.
+ * messages, and this file contains only message keys.
  *
  *   KotaCerdasQrCamera.start(video, onText, onError) -> {stop, started}
  *   KotaCerdasQrCamera.attach(section, {statusLine, texts, onText, onStart})
@@ -54,9 +54,9 @@
   }
 
   /*
-   * Open the back camera in `video` and read its frames until one holds a QR
-   * code; then stop the camera and call onText(text). When the camera does
-   * not open, onError(code) gets "no_camera" or "camera_denied".
+   * Open the back camera in `video` and read its frames until one contains a
+   * QR code, then stop the camera and call onText(text). When the camera does
+   * not open, onError(code) is called with "no_camera" or "camera_denied".
    *
    * Returns {stop, started}: stop() closes the camera at any time, also
    * before it has opened, and `started` resolves to the decoder's name
@@ -135,9 +135,9 @@
       if (stopped) {
         return null;
       }
-      // The first frame is read in a task of its own, after the microtasks
-      // of whoever awaits `started`, so a page is showing its camera as on
-      // before onText can run.
+      // The first frame is read in a task of its own. The code awaiting
+      // `started` runs in microtasks before it, so a page shows its camera
+      // as running before onText can be called.
       timer = window.setTimeout(scanFrame, 0, detector || jsqrDecoder());
       return detector ? "barcode-detector" : "jsqr";
     }
@@ -147,7 +147,7 @@
 
   /*
    * Wire a page's camera section: #camera-video, and the #camera-start and
-   * #camera-stop buttons. `texts` holds the page's translated messages under
+   * #camera-stop buttons. `texts` contains the page's translated messages under
    * the keys no_camera, camera_denied and looking, shown in `statusLine`.
    * onStart() runs once the camera is reading frames; onText(text) gets the
    * first QR code read, after the camera has stopped.
