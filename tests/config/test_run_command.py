@@ -123,6 +123,9 @@ def test_run_serves_city_and_seals(city_process) -> None:
             break
         time.sleep(0.5)
     assert witnessed.count("\n\u2014 witness.") >= 2, witnessed
+    # The publication names this city's own address, not the default port.
+    publication = fetch(f"{base}/ledger/publication/")[1].decode()
+    assert f"{base}/verify/" in publication
     status, page = fetch(f"{base}/ledger/")
     assert status == 200
     assert b'<html lang="id">' in page

@@ -9,7 +9,7 @@ from django.test import Client
 from kotacerdas.accounts.roles import ROLES
 from kotacerdas.journal import witnessing
 from kotacerdas.journal.keys import node_verifier_key
-from kotacerdas.journal.models import Block
+from kotacerdas.journal.models import Block, Witness
 
 PERSONAS = ["anonymous", *(role.name for role in ROLES), "outsider"]
 
@@ -58,3 +58,21 @@ def test_ledger_page_quorum_states(client: Client, witnessed_ledger: Block) -> N
     assert 'data-testid="witness-quorum" class="bad"' in before, "block 1 unsigned"
     assert 'data-testid="witness-quorum" class="ok"' in after, "block 1 co-signed"
     assert after.count("witness.bank.test, witness.pemkot.test") == 2, "both blocks"
+
+
+def test_ledger_page_says_in_indonesian_when_a_witness_does_not_answer(
+    client: Client, witnessed_ledger: Block
+) -> None:
+    Witness.objects.filter(name="witness.bank.test").update(
+        failures=3, last_error="request to http://127.0.0.1:9 failed: refused"
+    )
+
+    indonesian = client.get("/ledger/").content.decode()
+    client.cookies["django_language"] = "en"
+    english = client.get("/ledger/").content
+
+    assert "Tidak menjawab: 3 percobaan gagal berturut-turut." in indonesian
+    assert "Not answering: 3 failed attempts in a row." in english.decode()
+    # The technical detail stays out of the text, in the tooltip only.
+    assert 'title="request to http://127.0.0.1:9 failed: refused"' in indonesian
+    assert "Menjawab" in indonesian, "the other witness answers"

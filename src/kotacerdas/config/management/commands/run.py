@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -60,6 +61,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Printed QR codes and the publication page name the public address;
+        # unless it is configured, it is the address this city listens on.
+        os.environ.setdefault(
+            "KOTACERDAS_PUBLIC_URL", f"http://{options['host']}:{options['port']}"
+        )
         self.prepare(create_demo=not options["no_demo"])
         processes = self.start(options)
         self.print_welcome(options)
