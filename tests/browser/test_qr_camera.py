@@ -7,20 +7,18 @@ has no BarcodeDetector) to what the page does with the text.
 """
 
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import segno
 from PIL import Image
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 
 from kotacerdas.journal import bundles
 from kotacerdas.verify import encode_payload
 from kotacerdas.wallet import flows, services
 
-from .conftest import CHROMIUM_ARGS, CHROMIUM_PATH
+from . import test_scan
 from .test_verify_page import VALID_EN, use_english, witnessed_block
 from .test_wallet_pages import BUSINESS, sign_in
 
@@ -56,86 +54,77 @@ def write_y4m(path: Path, frame: Image.Image, frames: int = 10) -> Path:
     return path
 
 
-@contextmanager
-def camera_page(camera_video: Path) -> Iterator[Page]:
-    """Yield a chromium page whose camera plays `camera_video`."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM_PATH,
-            args=[
-                *CHROMIUM_ARGS,
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={camera_video}",
-            ],
-        )
-        context = browser.new_context(locale="id-ID")
-        context.set_default_timeout(15_000)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
+# The fake-camera chromium of the plate scan tests, which plays `camera_video`.
+camera_page = test_scan.camera_page
 
 
 @pytest.fixture
-def allow_sync_orm(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Playwright's sync API runs an event loop in this thread, and Django
-    # refuses ORM calls from a thread with a running loop unless this is set.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def camera_video(request, tmp_path) -> Path:
+    """Write the camera's video of a merchant's code, a receipt's code or nothing.
+
+    `request.param` names which. The merchant or the witnessed ledger entries
+    are made here, because chromium needs the video when it starts. Only the
+    merchant's video asks for the personas, whose roles would add ledger
+    entries to the receipt's checkpoint.
+    """
+    if request.param == "merchant":
+        personas = request.getfixturevalue("personas")
+        merchant = services.open_merchant(personas["merchant"], BUSINESS)
+        frame = code_frame(flows.merchant_payload(merchant))
+    elif request.param == "receipt":
+        witnessed_block(4)
+        frame = code_frame(encode_payload(bundles.build_bundle(1)))
+    else:
+        witnessed_block(2)
+        frame = Image.new("RGB", MIN_FRAME_SIZE, "white")
+    return write_y4m(tmp_path / "camera.y4m", frame)
 
 
-def test_camera_opens_merchant_payment(live_server, allow_sync_orm, personas, tmp_path):
-    merchant = services.open_merchant(personas["merchant"], BUSINESS)
-    video = write_y4m(
-        tmp_path / "merchant.y4m", code_frame(flows.merchant_payload(merchant))
+@pytest.mark.parametrize("camera_video", ["merchant"], indirect=True)
+def test_camera_opens_merchant_payment(live_server, camera_page, personas):
+    page = camera_page
+    sign_in(page, live_server.url, personas["citizen"])
+    page.goto(f"{live_server.url}/wallet/pay/")
+
+    page.get_by_role("button", name="Scan with the camera").click()
+
+    expect(page.get_by_test_id("merchant-name")).to_have_text(BUSINESS)
+    assert "/wallet/pay/confirm/?qr=000201" in page.url
+
+
+@pytest.mark.parametrize("camera_video", ["receipt"], indirect=True)
+def test_camera_verifies_receipt_code(live_server, camera_page):
+    page = camera_page
+    use_english(page, live_server.url)
+    page.goto(f"{live_server.url}/verify/")
+
+    page.get_by_role("button", name="Scan with the camera").click()
+
+    expect(page.get_by_test_id("verify-headline")).to_have_text(VALID_EN)
+    expect(page.locator("#camera")).to_have_attribute("data-decoder", "jsqr")
+    expect(page.locator("#camera-video")).to_be_hidden()
+    expect(page.get_by_role("button", name="Scan with the camera")).to_be_visible()
+
+
+# A frame with no QR code keeps the camera looking until it is stopped.
+@pytest.mark.parametrize("camera_video", ["blank"], indirect=True)
+def test_stop_button_closes_camera(live_server, camera_page):
+    page = camera_page
+    use_english(page, live_server.url)
+    page.goto(f"{live_server.url}/verify/")
+    page.get_by_role("button", name="Scan with the camera").click()
+    expect(page.get_by_test_id("verify-status")).to_have_text(
+        "Hold the receipt's QR code in front of the camera."
     )
 
-    with camera_page(video) as page:
-        sign_in(page, live_server.url, personas["citizen"])
-        page.goto(f"{live_server.url}/wallet/pay/")
-        page.get_by_role("button", name="Scan with the camera").click()
+    page.get_by_role("button", name="Stop the camera").click()
 
-        expect(page.get_by_test_id("merchant-name")).to_have_text(BUSINESS)
-        assert "/wallet/pay/confirm/?qr=000201" in page.url
-
-
-def test_camera_verifies_receipt_code(live_server, allow_sync_orm, tmp_path):
-    witnessed_block(4)
-    payload = encode_payload(bundles.build_bundle(1))
-    video = write_y4m(tmp_path / "receipt.y4m", code_frame(payload))
-
-    with camera_page(video) as page:
-        use_english(page, live_server.url)
-        page.goto(f"{live_server.url}/verify/")
-        page.get_by_role("button", name="Scan with the camera").click()
-
-        expect(page.get_by_test_id("verify-headline")).to_have_text(VALID_EN)
-        expect(page.locator("#camera")).to_have_attribute("data-decoder", "jsqr")
-        expect(page.locator("#camera-video")).to_be_hidden()
-        expect(page.get_by_role("button", name="Scan with the camera")).to_be_visible()
-
-
-def test_stop_button_closes_camera(live_server, allow_sync_orm, tmp_path):
-    witnessed_block(2)
-    # A frame with no QR code keeps the camera looking until it is stopped.
-    video = write_y4m(tmp_path / "blank.y4m", Image.new("RGB", MIN_FRAME_SIZE, "white"))
-
-    with camera_page(video) as page:
-        use_english(page, live_server.url)
-        page.goto(f"{live_server.url}/verify/")
-        page.get_by_role("button", name="Scan with the camera").click()
-        expect(page.get_by_test_id("verify-status")).to_have_text(
-            "Hold the receipt's QR code in front of the camera."
-        )
-        page.get_by_role("button", name="Stop the camera").click()
-
-        expect(page.get_by_test_id("verify-status")).to_have_text("")
-        expect(page.locator("#camera-video")).to_be_hidden()
-        expect(page.get_by_role("button", name="Scan with the camera")).to_be_visible()
-        live_tracks = page.evaluate(
-            "() => { const s = document.getElementById('camera-video').srcObject;"
-            " return s ? s.getTracks().filter(t => t.readyState === 'live').length"
-            " : 0; }"
-        )
-        assert live_tracks == 0
+    expect(page.get_by_test_id("verify-status")).to_have_text("")
+    expect(page.locator("#camera-video")).to_be_hidden()
+    expect(page.get_by_role("button", name="Scan with the camera")).to_be_visible()
+    live_tracks = page.evaluate(
+        "() => { const s = document.getElementById('camera-video').srcObject;"
+        " return s ? s.getTracks().filter(t => t.readyState === 'live').length"
+        " : 0; }"
+    )
+    assert live_tracks == 0
