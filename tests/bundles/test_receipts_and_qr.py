@@ -1,5 +1,6 @@
 """Receipts link to their bundles, and the QR payloads carry verifying bundles."""
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from kotacerdas.registry.services import (
     register_household,
 )
 from kotacerdas.verify import PayloadError, verify_bundle
+from kotacerdas.verify.payload import decode_payload, encode_payload
 from kotacerdas.wallet import qr_image
 from kotacerdas.wallet import services as wallet
 from kotacerdas.wallet.models import Account, AccountKind, Tier
@@ -225,3 +227,29 @@ def test_building_history_links_proofs(signed_in: Any, siti: Account) -> None:
     registered = Entry.objects.get(event_type="registry.building.registered")
     assert f'href="{reverse("journal:verify")}?entry={registered.seq}"' in page
     assert f'href="{reverse("journal:bundle", args=[registered.seq])}"' in page
+
+
+@given(
+    hashes=st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=20),
+    body_bytes=st.binary(min_size=0, max_size=300),
+    cut=st.integers(min_value=1, max_value=12),
+)
+@settings(max_examples=300)
+def test_a_cut_off_receipt_code_never_decodes(
+    hashes: list[bytes], body_bytes: bytes, cut: int
+) -> None:
+    # Cutting the last characters can remove only the zlib checksum, after
+    # which the JSON itself still inflates whole; that must not pass.
+    bundle = {
+        "format": "kotacerdas-bundle/v1",
+        "origin": "example.org/log",
+        "entry": {"index": 1, "body": json.dumps({"seq": 1, "x": body_bytes.hex()})},
+        "proof": [base64.b64encode(value).decode() for value in hashes],
+        "checkpoint": "example.org/log\n2\n",
+        "anchor": None,
+    }
+    payload = encode_payload(bundle)
+    assert decode_payload(payload) == bundle
+
+    with pytest.raises(PayloadError):
+        decode_payload(payload[:-cut])

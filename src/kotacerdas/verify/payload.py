@@ -58,6 +58,10 @@ def decode_payload(text: str) -> dict[str, Any]:
         raise PayloadError(
             f"the KCB1 payload expands to more than {MAX_BUNDLE_BYTES} bytes"
         )
+    # A cut-off code can still inflate to the whole JSON when only the
+    # trailing Adler-32 checksum is missing; only a complete stream passes.
+    if not inflater.eof or inflater.unused_data:
+        raise PayloadError("the KCB1 payload is cut short or has extra data")
     try:
         bundle = json.loads(raw.decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
