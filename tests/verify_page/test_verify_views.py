@@ -3,12 +3,16 @@
 import io
 import json
 import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import segno
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import translation
+from django.utils.formats import date_format
 from PIL import Image
 
 from kotacerdas.journal import bundles
@@ -292,3 +296,47 @@ def test_nav_links_to_verify_page(witnesses, english: Client):
 
     assert 'href="/verify/"' in html
     assert 'href="/ledger/publication/"' in html
+
+
+def test_result_shows_recording_time_in_city_zone(
+    witnessed_block, english: Client, settings
+):
+    witnessed_block(3)
+    bundle = bundles.build_bundle(1)
+    utc_text = json.loads(bundle["entry"]["body"])["at"]
+    moment = datetime.fromisoformat(utc_text.replace("Z", "+00:00"))
+    jakarta = moment.astimezone(ZoneInfo(settings.TIME_ZONE))
+
+    html = english.post("/verify/", {"text": json.dumps(bundle)}).content.decode()
+
+    assert f"Recorded at ({settings.TIME_ZONE})" in html
+    assert utc_text not in html, "the raw UTC text is not shown"
+    with translation.override("en"):
+        assert date_format(jakarta, "DATETIME_FORMAT") in html
+
+
+def test_file_that_is_no_picture_gets_receipt_message(witnesses, english: Client):
+    photo = SimpleUploadedFile("notes.png", b"not an image at all", "image/png")
+
+    response = english.post("/verify/", {"photo": photo, "decode": "1"}, **JSON)
+
+    message = response.json()["error"]["values"]["message"]
+    assert "receipt's QR code" in message
+    assert "plate" not in message
+
+
+def test_photo_with_page_and_proof_qr_reads_the_proof(witnessed_block, english: Client):
+    witnessed_block(3)
+    payload = encode_payload(bundles.build_bundle(1))
+    page_qr = Image.open(io.BytesIO(qr_png("http://127.0.0.1:8000/receipts/TRX-1/")))
+    proof_qr = Image.open(io.BytesIO(qr_png(payload)))
+    both = Image.new("L", (page_qr.width + proof_qr.width, proof_qr.height), 255)
+    both.paste(page_qr, (0, 0))
+    both.paste(proof_qr, (page_qr.width, 0))
+    buffer = io.BytesIO()
+    both.save(buffer, format="PNG")
+    photo = SimpleUploadedFile("receipt.png", buffer.getvalue(), "image/png")
+
+    response = english.post("/verify/", {"photo": photo, "decode": "1"}, **JSON)
+
+    assert response.json() == {"text": payload}

@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -33,7 +34,7 @@ from kotacerdas.journal import bundles, witnessing
 from kotacerdas.journal.keys import SigningKeyError
 from kotacerdas.journal.models import Block, Cosignature, Entry
 from kotacerdas.journal.services import JournalError
-from kotacerdas.registry.scan import MAX_PHOTO_BYTES, PhotoInvalid, decode_photo
+from kotacerdas.qr_photo import MAX_PHOTO_BYTES, PhotoInvalid, decode_photo
 from kotacerdas.verify import PayloadError, Result, decode_payload, verify_bundle
 from kotacerdas.verify.payload import MAX_BUNDLE_BYTES, PREFIX, entry_from_url
 
@@ -77,7 +78,8 @@ def verify_texts() -> dict[str, Any]:
         ),
         "label_event": _("Event type"),
         "label_entry": _("Ledger entry"),
-        "label_time": _("Recorded at (UTC)"),
+        "label_time": _("Recorded at (%(zone)s)") % {"zone": settings.TIME_ZONE},
+        "time_zone": settings.TIME_ZONE,
         "label_witnesses": _("Co-signed by"),
         "no_witnesses": _("no witness yet"),
         "anchor": _(
@@ -242,17 +244,34 @@ def read_upload(upload: UploadedFile) -> str:
 def text_in_photo(photo: UploadedFile) -> str:
     """Return the text of the QR code in a photo; raise InputInvalid."""
     try:
-        return decode_photo(photo)
-    except PhotoInvalid as error:
-        logger.info("verify page could not read a photo: %s", error.reason)
-        if error.reason == "no QR code":
-            # The registry's own message talks about plates.
-            message = _(
+        return decode_photo(
+            photo,
+            # A receipt also carries the QR of its own page; the proof QR wins.
+            prefer=lambda text: text.startswith(PREFIX)
+            or entry_from_url(text) is not None,
+            not_a_picture=_(
+                "This file is not a picture. Choose a photo (JPEG, PNG or WebP) "
+                "of the receipt's QR code."
+            ),
+            no_qr_code=_(
                 "No QR code was found in this photo. Take it again with the whole "
                 "QR code of the receipt in view."
-            )
-            raise InputInvalid("photo", message=message) from None
+            ),
+        )
+    except PhotoInvalid as error:
+        logger.info("verify page could not read a photo: %s", error.reason)
         raise InputInvalid("photo", message=error.message) from None
+
+
+def local_time(iso: str) -> str:
+    """Return an entry's ISO 8601 UTC time in the city's zone and the reader's format."""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    if moment.tzinfo is None:
+        return iso
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 def result_data(result: Result, bundle: dict[str, Any]) -> dict[str, Any]:
@@ -307,7 +326,7 @@ def describe_result(data: dict[str, Any], checked_by: str) -> dict[str, Any]:
         "facts": [
             (texts["label_event"], data["event_type"]),
             (texts["label_entry"], data["index"]),
-            (texts["label_time"], data["at"]),
+            (texts["label_time"], local_time(data["at"])),
             (
                 texts["label_witnesses"],
                 ", ".join(data["witnesses"]) or texts["no_witnesses"],

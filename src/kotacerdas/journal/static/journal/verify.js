@@ -31,6 +31,23 @@
   var checker = window.KotaCerdasBundle;
   var Failure = checker.Failure;
 
+  // Shows an entry's UTC time in the city's zone, in the page's language.
+  function localTime(iso) {
+    var moment = new Date(iso);
+    if (!iso || isNaN(moment.getTime())) {
+      return iso;
+    }
+    try {
+      return new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+        dateStyle: "medium",
+        timeStyle: "medium",
+        timeZone: texts.time_zone,
+      }).format(moment);
+    } catch (error) {
+      return iso;
+    }
+  }
+
   function format(template, values) {
     return template.replace(/%\((\w+)\)s/g, function (whole, name) {
       return Object.prototype.hasOwnProperty.call(values, name)
@@ -196,7 +213,7 @@
     [
       [texts.label_event, result.event_type],
       [texts.label_entry, String(result.index)],
-      [texts.label_time, result.at],
+      [texts.label_time, localTime(result.at)],
       [texts.label_witnesses, result.witnesses.join(", ") || texts.no_witnesses],
     ].forEach(function (row) {
       facts.appendChild(element("dt", "", row[0]));
