@@ -15,15 +15,17 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 # anvil, the local chain node for anchoring, comes from npm (package.json).
-# Without npm this step is skipped: `make run` then anchors on the in-process
+# Without npm, or when npm cannot install it, this step is skipped: `make run` then anchors on the in-process
 # chain, and the anvil tests skip, except under CI=true, where they fail.
 ANVIL_STAMP := node_modules/.installed
 
 $(ANVIL_STAMP): package.json package-lock.json
-	@if command -v npm >/dev/null 2>&1; then \
-		npm ci --no-audit --no-fund && touch $(ANVIL_STAMP); \
-	else \
+	@if ! command -v npm >/dev/null 2>&1; then \
 		echo "npm not found: anvil not installed (apt-get install npm)"; \
+	elif npm ci --no-audit --no-fund; then \
+		touch $(ANVIL_STAMP); \
+	else \
+		echo "npm ci failed: anvil not installed (the package is for Linux x86_64)"; \
 	fi
 
 run: $(STAMP) $(ANVIL_STAMP)
