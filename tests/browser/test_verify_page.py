@@ -28,7 +28,9 @@ from kotacerdas.verify import encode_payload, verify_bundle
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WITNESS_NAMES = ("witness.bank.example", "witness.uni.example")
-VALID_EN = "Valid: included in checkpoint 4, co-signed by 2 of 2 witnesses."
+VALID_EN = (
+    "Valid: included in the checkpoint of 4 entries, co-signed by 2 of 2 witnesses."
+)
 PROOF_INVALID_EN = (
     "Invalid: the inclusion proof does not lead to the checkpoint's root, "
     "so the entry or the proof was changed."

@@ -70,7 +70,7 @@ def test_valid_bundle_posted_without_javascript(witnessed_block, english: Client
     result = panel(response)
     assert result["valid"] == "true"
     assert result["headline"] == (
-        "Valid: included in checkpoint 5, co-signed by 2 of 3 witnesses."
+        "Valid: included in the checkpoint of 5 entries, co-signed by 2 of 3 witnesses."
     )
     html = response.content.decode()
     assert "witness.bank.example, witness.inspectorate.example" in html
@@ -140,7 +140,7 @@ def test_not_witnessed_bundle_says_so(witnesses, english: Client):
     response = english.post("/verify/", {"text": json.dumps(bundle)})
 
     assert panel(response)["headline"] == (
-        "Valid: included in checkpoint 2, co-signed by 0 of 3 witnesses."
+        "Valid: included in the checkpoint of 2 entries, co-signed by 0 of 3 witnesses."
     )
     assert (
         "Not yet witnessed: 0 of the 2 cosignatures needed."
@@ -250,6 +250,37 @@ def test_entry_query_for_sealed_entry(witnessed_block, english: Client):
 
     assert response.status_code == 200
     assert 'data-entry="2"' in response.content.decode()
+
+
+def test_entry_query_is_checked_on_the_server_for_no_javascript(
+    witnessed_block, english: Client
+):
+    """The proof QR's URL shows the result in a browser that runs no script."""
+    witnessed_block(3)
+
+    response = english.get("/verify/?entry=1")
+
+    result = panel(response)
+    assert result["valid"] == "true"
+    assert result["headline"] == (
+        "Valid: included in the checkpoint of 3 entries, co-signed by 2 of 3 witnesses."
+    )
+    html = response.content.decode()
+    assert 'data-checked-by="server"' in html
+    assert 'data-testid="verify-checked-by">Checked on the server.<' in html
+    assert "witness.bank.example, witness.inspectorate.example" in html
+    assert "accounts.roles.changed" in html
+
+
+def test_entry_query_of_unwitnessed_entry_says_so(witnesses, indonesian: Client):
+    append_events(2)
+    seal()
+
+    response = indonesian.get("/verify/?entry=0")
+
+    assert response.status_code == 200
+    assert panel(response)["valid"] == "true"
+    assert 'data-testid="verify-not-witnessed"' in response.content.decode()
 
 
 def test_entry_query_for_unsealed_entry(witnessed_block, english: Client):

@@ -68,8 +68,8 @@ def verify_texts() -> dict[str, Any]:
     """
     return {
         "valid": _(
-            "Valid: included in checkpoint %(size)s, co-signed by %(count)s of "
-            "%(total)s witnesses."
+            "Valid: included in the checkpoint of %(size)s entries, co-signed by "
+            "%(count)s of %(total)s witnesses."
         ),
         "invalid": _("Invalid: %(reason)s"),
         "not_witnessed": _(
@@ -247,8 +247,9 @@ def text_in_photo(photo: UploadedFile) -> str:
         return decode_photo(
             photo,
             # A receipt also carries the QR of its own page; the proof QR wins.
-            prefer=lambda text: text.startswith(PREFIX)
-            or entry_from_url(text) is not None,
+            prefer=lambda text: (
+                text.startswith(PREFIX) or entry_from_url(text) is not None
+            ),
             not_a_picture=_(
                 "This file is not a picture. Choose a photo (JPEG, PNG or WebP) "
                 "of the receipt's QR code."
@@ -378,16 +379,24 @@ def _page(
     return render(request, "journal/verify.html", context, status=status)
 
 
-def _entry_panel(raw: str) -> tuple[int | None, dict[str, Any] | None]:
-    """Return the entry to fetch in the browser, or a failure panel if it cannot be."""
+def _entry_check(raw: str) -> tuple[int | None, dict[str, Any], int]:
+    """Return the entry for verify.js to check, the server's result panel and the status.
+
+    The server checks a sealed entry too, so a browser without JavaScript
+    shows the result; verify.js checks it again and replaces the panel.
+    """
     if not raw.isdecimal():
-        return None, describe_failure(InputInvalid("bad_entry", entry=raw))
+        return None, describe_failure(InputInvalid("bad_entry", entry=raw)), 404
     entry = int(raw)
     if not Entry.objects.filter(seq=entry).exists():
-        return None, describe_failure(InputInvalid("not_found", entry=entry))
+        return None, describe_failure(InputInvalid("not_found", entry=entry)), 404
     if bundles.checkpoint_block(entry) is None:
-        return None, describe_failure(InputInvalid("not_sealed", entry=entry))
-    return entry, None
+        return None, describe_failure(InputInvalid("not_sealed", entry=entry)), 404
+    try:
+        panel = describe_result(check_on_server(bundle_of_entry(entry)), "server")
+    except InputInvalid as failure:
+        panel = describe_failure(failure)
+    return entry, panel, 200
 
 
 def _posted_text(request: HttpRequest) -> str:
@@ -423,8 +432,8 @@ def verify_page(request: HttpRequest) -> HttpResponse:
         raw_entry = request.GET.get("entry", "").strip()
         if not raw_entry:
             return _page(request)
-        entry, panel = _entry_panel(raw_entry)
-        return _page(request, panel, entry, status=200 if panel is None else 404)
+        entry, panel, status = _entry_check(raw_entry)
+        return _page(request, panel, entry, status=status)
 
     if "application/json" in request.headers.get("Accept", ""):
         return _answer_json(request)
