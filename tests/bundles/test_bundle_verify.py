@@ -38,8 +38,9 @@ def test_bundle_verifies_witnessed(
     assert result.witnesses == ["witness.bank.example", "witness.inspectorate.example"]
     assert result.quorum == 2
     assert result.anchor is None
-    assert result.summary.startswith(
-        "valid, included in checkpoint 13, co-signed by 2 of 3"
+    assert result.summary == (
+        "valid, included in the checkpoint of 13 entries, co-signed by 2 of 3 "
+        "witnesses (witness.bank.example, witness.inspectorate.example)"
     )
 
 
@@ -53,6 +54,42 @@ def test_unwitnessed_bundle_says_so(
     assert result.ok, result.reason
     assert not result.witnessed
     assert any(line.startswith("not yet witnessed") for line in result.lines())
+
+
+def test_cli_require_quorum_verdict_first(
+    appender: Callable[[int], None],
+    witnesses: list[Any],
+    cosigner: Callable[[Block, list[Any]], None],
+    tmp_path: Path,
+    offline_verifier: Any,
+) -> None:
+    appender(4)
+    block = services.seal_pending()
+    assert block is not None
+    cosigner(block, witnesses[:1])
+    (tmp_path / "bundle.json").write_text(json.dumps(bundles.build_bundle(2)))
+    (tmp_path / "keys.json").write_text(json.dumps(bundles.published_keys()))
+    arguments = [str(tmp_path / "bundle.json"), "--keys", str(tmp_path / "keys.json")]
+
+    strict = offline_verifier(*arguments, "--require-quorum")
+    lenient = offline_verifier(*arguments)
+
+    assert strict.returncode == 1, strict.stdout + strict.stderr
+    assert strict.stdout.splitlines() == [
+        "invalid: not witnessed: 1 of the 2 cosignatures needed",
+        "included in the checkpoint of 4 entries, co-signed by 1 of 3 witnesses "
+        "(witness.bank.example)",
+        "entry 2, event type accounts.roles.changed",
+        "co-signed by: witness.bank.example",
+        "not yet witnessed: 1 of the 2 cosignatures needed; fetch a newer bundle later",
+        "no chain anchor in this bundle",
+    ]
+    assert lenient.returncode == 0, lenient.stdout + lenient.stderr
+    assert lenient.stdout.splitlines()[0] == (
+        "valid, included in the checkpoint of 4 entries, co-signed by 1 of 3 "
+        "witnesses (witness.bank.example)"
+    )
+    assert not any(line.startswith("invalid") for line in lenient.stdout.splitlines())
 
 
 def test_unsealed_entry_has_no_bundle(appender: Callable[[int], None]) -> None:
@@ -146,7 +183,7 @@ def test_cli_verifies_offline(
         str(tmp_path / "bundle.json"), "--keys", str(tmp_path / "keys.json")
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("valid, included in checkpoint 13")
+    assert done.stdout.startswith("valid, included in the checkpoint of 13 entries")
 
 
 def test_cli_rejects_tampered_offline(

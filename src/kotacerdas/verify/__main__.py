@@ -9,8 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kotacerdas.verify.bundle import VerificationError, parse_keys, verify_bundle
-from kotacerdas.verify.export import verify_export
+from kotacerdas.verify.bundle import (
+    Keys,
+    VerificationError,
+    parse_keys,
+    verify_bundle,
+)
+from kotacerdas.verify.export import ExportReport, verify_export
 from kotacerdas.verify.payload import PayloadError, decode_payload
 
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -86,14 +91,9 @@ def run_bundle(options: argparse.Namespace) -> int:
     if options.keys is None:
         raise UsageError("a bundle needs --keys KEYS.json, the published keys")
     result = verify_bundle(read_bundle(options.bundle), read_json(options.keys, "keys"))
-    for line in result.lines():
+    for line in result.lines(options.require_quorum):
         print(line)
-    if not result.ok:
-        return EXIT_INVALID
-    if options.require_quorum and not result.witnessed:
-        print("invalid: --require-quorum is set and the quorum is not met")
-        return EXIT_INVALID
-    return EXIT_VALID
+    return EXIT_VALID if result.passes(options.require_quorum) else EXIT_INVALID
 
 
 def run_export(options: argparse.Namespace) -> int:
@@ -117,28 +117,67 @@ def run_export(options: argparse.Namespace) -> int:
         print(f"checked {count} entries", file=sys.stderr, flush=True)
 
     report = verify_export(directory, keys, progress)
-    if report.ok:
-        print(
+    for line in export_lines(report, keys, options.require_quorum):
+        print(line)
+    if report.ok and (report.witnessed or not options.require_quorum):
+        return EXIT_VALID
+    return EXIT_INVALID
+
+
+def export_lines(report: ExportReport, keys: Keys, require_quorum: bool) -> list[str]:
+    """Return the export report in English lines, the verdict first.
+
+    After a problem that stops the walk, the lines name what was left
+    unverified instead of checking it, because those checks would fail only
+    as a consequence of the first problem.
+    """
+    if report.problems:
+        lines = [f"invalid: {report.problems[0]}"]
+        lines += [f"also: {problem}" for problem in report.problems[1:]]
+    elif require_quorum and not report.witnessed:
+        lines = [
+            f"invalid: the latest checkpoint is not witnessed: "
+            f"{len(report.latest_cosigners)} of the {keys.quorum} cosignatures needed"
+        ]
+    else:
+        lines = [
             f"valid: {report.entries} entries and {report.checkpoints} checkpoints, "
             f"{report.files} files match the manifest"
+        ]
+
+    if report.stopped:
+        unverified = []
+        if not report.blocks_complete:
+            unverified.append(f"the blocks from block {report.checkpoints} on")
+        if report.anchors_unchecked:
+            unverified.append(
+                f"{report.anchors_unchecked} of the {report.anchors} anchors"
+            )
+        if report.anchors is None:
+            unverified.append("anchors.json")
+        unverified.append("the entry and block counts in manifest.json")
+        lines.append(
+            "not verified, because the check stops at the first problem: "
+            + ", ".join(unverified)
         )
+
+    if report.latest_height is None:
+        lines.append("no checkpoint verified")
     else:
-        print(f"invalid: {report.problems[0]}")
-        for problem in report.problems[1:]:
-            print(f"also: {problem}")
-    print(
-        f"latest checkpoint {report.latest_size} co-signed by "
-        f"{len(report.latest_cosigners)} of {len(keys.witnesses)} witnesses "
-        f"(quorum {keys.quorum})"
-        + (f": {', '.join(report.latest_cosigners)}" if report.latest_cosigners else "")
-    )
-    print(f"{report.anchors} anchors listed; not checked, this verifier works offline")
-    if not report.ok:
-        return EXIT_INVALID
-    if options.require_quorum and not report.witnessed:
-        print("invalid: --require-quorum is set and the quorum is not met")
-        return EXIT_INVALID
-    return EXIT_VALID
+        label = "latest" if report.blocks_complete else "last verified"
+        cosigners = report.latest_cosigners
+        lines.append(
+            f"{label}: block {report.latest_height}, the checkpoint of "
+            f"{report.latest_size} entries, co-signed by {len(cosigners)} of "
+            f"{len(keys.witnesses)} witnesses (quorum {keys.quorum})"
+            + (f": {', '.join(cosigners)}" if cosigners else "")
+        )
+    if report.anchors is not None:
+        lines.append(
+            f"{report.anchors} anchors listed; their chain transactions are not "
+            "checked, because this verifier works offline"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,18 +75,43 @@ class Result:
     anchor: dict[str, Any] | None = None
     summary: str = ""
 
-    def lines(self) -> list[str]:
-        """Return the report in English lines, the summary first."""
-        lines = [self.summary]
+    def inclusion(self) -> str:
+        """Return what a valid bundle proves, without the verdict."""
+        text = (
+            f"included in the checkpoint of {self.tree_size} entries, co-signed by "
+            f"{len(self.witnesses)} of {self.witnesses_known} witnesses"
+        )
+        if self.witnesses:
+            text += f" ({', '.join(self.witnesses)})"
+        return text
+
+    def passes(self, require_quorum: bool = False) -> bool:
+        """Return whether the bundle is valid, counting the quorum if required."""
+        return self.ok and (self.witnessed or not require_quorum)
+
+    def lines(self, require_quorum: bool = False) -> list[str]:
+        """Return the report in English lines, the verdict first.
+
+        With `require_quorum`, a bundle whose checkpoint lacks the quorum of
+        cosignatures is invalid, and the first line gives that verdict.
+        """
         if not self.ok:
-            return lines
+            return [self.summary]
+        if self.passes(require_quorum):
+            lines = [self.summary]
+        else:
+            lines = [
+                f"invalid: not witnessed: {len(self.witnesses)} of the "
+                f"{self.quorum} cosignatures needed",
+                self.inclusion(),
+            ]
         lines.append(f"entry {self.index}, event type {self.event_type}")
         if self.witnesses:
             lines.append(f"co-signed by: {', '.join(self.witnesses)}")
         if not self.witnessed:
             lines.append(
-                f"not yet witnessed: {len(self.witnesses)} cosignatures, "
-                f"quorum {self.quorum}; fetch a newer bundle later"
+                f"not yet witnessed: {len(self.witnesses)} of the {self.quorum} "
+                "cosignatures needed; fetch a newer bundle later"
             )
         if self.anchor:
             state = "final" if self.anchor.get("final") else "not yet final"
@@ -240,7 +265,7 @@ def _check(bundle: Any, keys: Keys, result: Result) -> None:
         raise VerificationError(
             "proof",
             f"the inclusion proof of entry {index} does not lead to the root of "
-            f"checkpoint {checkpoint.tree_size}",
+            f"the checkpoint of {checkpoint.tree_size} entries",
         )
     anchor = bundle.get("anchor")
     result.anchor = anchor if isinstance(anchor, dict) else None
@@ -259,10 +284,5 @@ def verify_bundle(bundle: Any, keys: Any) -> Result:
         result.summary = f"invalid: {error}"
         return result
     result.ok = True
-    result.summary = (
-        f"valid, included in checkpoint {result.tree_size}, co-signed by "
-        f"{len(result.witnesses)} of {result.witnesses_known} witnesses"
-    )
-    if result.witnesses:
-        result.summary += f" ({', '.join(result.witnesses)})"
+    result.summary = f"valid, {result.inclusion()}"
     return result

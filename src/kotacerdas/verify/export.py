@@ -41,20 +41,36 @@ def checkpoint_name(height: int) -> str:
 
 @dataclass
 class ExportReport:
-    """The findings of an export check; `problems` lists the first problem first."""
+    """The findings of an export check; `problems` lists the first problem first.
+
+    The walk over entries and checkpoints stops at its first problem, because
+    every later root would fail only because of it. `checkpoints`,
+    `latest_height`, `latest_size` and `latest_cosigners` then describe the
+    blocks verified before the problem, and `stopped` is true. `anchors` is
+    the number of anchors listed, or None when anchors.json was not read.
+    """
 
     entries: int = 0
     checkpoints: int = 0
     files: int = 0
+    latest_height: int | None = None
     latest_size: int = 0
     latest_cosigners: list[str] = field(default_factory=list)
     quorum: int = 0
-    anchors: int = 0
+    last_height: int | None = None
+    stopped: bool = False
+    anchors: int | None = None
+    anchors_unchecked: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def blocks_complete(self) -> bool:
+        """Whether every exported checkpoint was verified."""
+        return self.last_height is not None and self.checkpoints > self.last_height
 
     @property
     def witnessed(self) -> bool:
@@ -145,10 +161,16 @@ def _walk(
     directory: Path,
     keys: Keys,
     report: ExportReport,
+    by_height: dict[int, Checkpoint],
     progress: Callable[[int], None] | None,
-) -> dict[int, Checkpoint]:
-    """Rebuild the tree over all entries and check every checkpoint on the way."""
+) -> None:
+    """Rebuild the tree over all entries and check every checkpoint on the way.
+
+    Each verified checkpoint goes into `by_height` and `report` as soon as it
+    passes, so both describe the verified blocks when ExportProblem stops the walk.
+    """
     checkpoints = _checkpoints(directory)
+    report.last_height = checkpoints[-1][0] if checkpoints else -1
     for position, (height, _path) in enumerate(checkpoints):
         if height != position:
             raise ExportProblem(
@@ -159,7 +181,6 @@ def _walk(
 
     tree = merkle.CompactRange()
     lines = _entry_lines(directory)
-    by_height: dict[int, Checkpoint] = {}
     previous: Checkpoint | None = None
     for height, path in checkpoints:
         checkpoint, cosigners = _check_checkpoint(height, path, keys, previous)
@@ -185,6 +206,7 @@ def _walk(
         by_height[height] = checkpoint
         previous = checkpoint
         report.checkpoints += 1
+        report.latest_height = height
         report.latest_size = checkpoint.tree_size
         report.latest_cosigners = cosigners
     report.entries = tree.size
@@ -194,7 +216,6 @@ def _walk(
             f"entry {extra[0]} ({extra[2]}): the export contains entries after the "
             "last checkpoint"
         )
-    return by_height
 
 
 def _check_manifest(directory: Path, manifest: dict[str, Any]) -> list[str]:
@@ -231,9 +252,19 @@ def _check_anchors(
         anchors = json.loads((directory / "anchors.json").read_text("utf-8"))
     except (OSError, ValueError) as error:
         return [f"anchors.json: unreadable: {error}"]
+    if not isinstance(anchors, list) or not all(
+        isinstance(anchor, dict) for anchor in anchors
+    ):
+        return ["anchors.json: is not a list of anchor objects"]
+    report.anchors = len(anchors)
     problems = []
     for anchor in anchors:
         checkpoint = checkpoints.get(anchor.get("height"))
+        if checkpoint is None and not report.blocks_complete:
+            # The walk stopped before this block, so it is neither verified
+            # nor known to be missing.
+            report.anchors_unchecked += 1
+            continue
         if checkpoint is None:
             problems.append(
                 f"anchors.json: block {anchor.get('height')} is not exported"
@@ -248,7 +279,6 @@ def _check_anchors(
                 f"anchors.json: the anchor of block {anchor.get('height')} names "
                 "another size or root than its checkpoint"
             )
-        report.anchors += 1
     return problems
 
 
@@ -261,9 +291,11 @@ def verify_export(
         manifest = json.loads((directory / MANIFEST).read_text("utf-8"))
     except (OSError, ValueError) as error:
         report.problems.append(f"manifest.json: unreadable: {error}")
+        report.stopped = True
         return report
-    if manifest.get("format") != EXPORT_FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != EXPORT_FORMAT:
         report.problems.append(f"manifest.json: format is not {EXPORT_FORMAT}")
+        report.stopped = True
         return report
     if manifest.get("origin") != keys.origin:
         report.problems.append(
@@ -271,10 +303,11 @@ def verify_export(
         )
     checkpoints: dict[int, Checkpoint] = {}
     try:
-        checkpoints = _walk(directory, keys, report, progress)
+        _walk(directory, keys, report, checkpoints, progress)
     except ExportProblem as problem:
         report.problems.append(str(problem))
-    if not report.problems:
+        report.stopped = True
+    if not report.stopped:
         for name, counted in (
             ("entries", report.entries),
             ("blocks", report.checkpoints),
