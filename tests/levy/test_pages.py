@@ -286,6 +286,26 @@ def test_citizen_pays_part_with_pin(signed_in, billed, house, citizen_of):
     assert "Rp2,500 is still owed" in text(response)
 
 
+def test_paid_message_links_to_the_receipt(signed_in, billed, house, citizen_of):
+    citizen_of(house.household, balance=10_000)
+    client = signed_in("citizen")
+    url = reverse("levy:pay_bill", kwargs={"bill_id": billed["house"].pk})
+    form = client.get(url).context["form"]
+
+    response = client.post(
+        url,
+        {"amount": "7500", "pin": PIN, "transfer_id": form["transfer_id"].initial},
+        follow=True,
+    )
+
+    reference = Payment.objects.get().transfer.reference
+    receipt_url = reverse("wallet:receipt", kwargs={"reference": reference})
+    assert response.redirect_chain == [(reverse("levy:my_bills"), 302)]
+    assert "the bill is now paid in full." in text(response)
+    assert f'<a href="{receipt_url}" data-testid="receipt-link">' in text(response)
+    assert client.get(receipt_url).status_code == 200
+
+
 def test_wrong_pin_pays_nothing(signed_in, billed, house, citizen_of):
     citizen_of(house.household)
     url = reverse("levy:pay_bill", kwargs={"bill_id": billed["house"].pk})

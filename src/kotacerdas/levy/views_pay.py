@@ -12,6 +12,8 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -57,6 +59,17 @@ def _paid_message(payment: Payment) -> str:
     }
 
 
+def _paid_with_receipt(payment: Payment) -> str:
+    """Return the paid message with a link to the payment's public receipt."""
+    url = reverse("wallet:receipt", kwargs={"reference": payment.transfer.reference})
+    return format_html(
+        '{} <a href="{}" data-testid="receipt-link">{}</a>',
+        _paid_message(payment),
+        url,
+        _("Open the receipt"),
+    )
+
+
 # Citizens ----------------------------------------------------------------------------
 
 
@@ -96,7 +109,7 @@ def pay_bill(request: HttpRequest, bill_id: int) -> HttpResponse:
         except LevyError as error:
             apply_errors(form, error.errors)
         else:
-            messages.success(request, _paid_message(payment))
+            messages.success(request, _paid_with_receipt(payment))
             return redirect("levy:my_bills")
     context = {
         "bill": bill,
