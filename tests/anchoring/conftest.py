@@ -61,7 +61,8 @@ def anvil_node(tmp_path: Path) -> Iterator[Callable[[], str]]:
     """Return a function that starts anvil on a free 127.0.0.1 port and returns its URL.
 
     Each call stops the node the previous call started, so a test can restart
-    the chain on the same state directory. Without anvil the test is skipped,
+    the chain on the same state directory; `crash_previous=True` kills it with
+    SIGKILL instead, so it cannot write its state on the way out. Without anvil the test is skipped,
     except under CI, where it fails: CI installs anvil through `npm ci`.
     """
     if chains.anvil_binary() is None:
@@ -71,7 +72,11 @@ def anvil_node(tmp_path: Path) -> Iterator[Callable[[], str]]:
         pytest.skip(message)
     processes: list[subprocess.Popen[bytes]] = []
 
-    def start() -> str:
+    def start(crash_previous: bool = False) -> str:
+        if crash_previous:
+            for process in processes:
+                process.kill()
+                process.wait(timeout=15)
         stop_all(processes)
         process, url = chains.start_anvil(tmp_path / "chain", port=0)
         processes.append(process)

@@ -1,5 +1,6 @@
 """Anchoring against a real anvil node on 127.0.0.1, started by each test."""
 
+import time
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
@@ -52,6 +53,30 @@ def test_anvil_state_survives_restart(anvil_node, seal_block, settings) -> None:
     [report] = anchoring.extra_checks()
     assert report.checked == 2
     assert report.problems == []
+
+
+def test_anvil_restart_with_a_new_block_0_keeps_the_contract(
+    anvil_node, seal_block, settings, monkeypatch
+) -> None:
+    settings.KOTACERDAS_CHAIN_URL = anvil_node()
+    seal_block(2)
+    first = anchoring.anchor_now()
+    assert first is not None
+    # Let anvil write its state, then kill it.
+    time.sleep(chains.ANVIL_STATE_INTERVAL_S + 1.5)
+
+    settings.KOTACERDAS_CHAIN_URL = anvil_node(crash_previous=True)
+    # A restarted anvil sometimes makes itself a new block 0 while it keeps
+    # the blocks after it (seen with anvil 1.7.1); act as if it did.
+    monkeypatch.setattr(chains.Chain, "genesis_hash", lambda chain: "0x" + "ee" * 32)
+    seal_block(2)
+    second = anchoring.anchor_now()
+
+    assert second is not None
+    assert ChainDeployment.objects.count() == 1, "the same contract is used"
+    assert second.deployment_id == first.deployment_id
+    [report] = anchoring.extra_checks()
+    assert (report.checked, report.problems, report.unchecked) == (2, [], [])
 
 
 def test_anvil_recorded_url_is_used(anvil_node, settings) -> None:

@@ -75,13 +75,13 @@ def matching_deployment(
     """Return the recorded deployment on this chain with these partners, if its code exists."""
     candidates = ChainDeployment.objects.filter(
         chain_id=chain.chain_id(),
-        genesis_hash=chain.genesis_hash(),
+        genesis_hash=chain.identity(),
         threshold=threshold,
     ).order_by("-deployed_at")
     for deployment in candidates:
         if deployment.partners != partners:
             continue
-        # A wiped anvil state has the same genesis hash but no contract code.
+        # Code at the address confirms the contract is still there.
         address = Web3.to_checksum_address(deployment.address)
         if chain.w3.eth.get_code(address):
             return deployment
@@ -98,7 +98,8 @@ def ensure_deployment(chain: chains.Chain, account: LocalAccount) -> ChainDeploy
     address, tx_hash = chains.deploy_contract(chain, account, partners, threshold)
     return ChainDeployment.objects.create(
         chain_id=chain.chain_id(),
-        genesis_hash=chain.genesis_hash(),
+        # Taken after the deployment, so block 1 exists on a new chain.
+        genesis_hash=chain.identity(),
         address=address,
         deploy_tx=tx_hash,
         partners=partners,
@@ -303,11 +304,11 @@ def chain_for(deployment: ChainDeployment) -> tuple[chains.Chain | None, str]:
                 return None, "in-process chain of another process"
         else:
             chain = chains.connect(allow_in_process=False)
-        genesis = chain.genesis_hash()
+        identity = chain.identity()
         chain_id = chain.chain_id()
     except (chains.ChainError, OSError, ValueError) as error:
         return None, f"chain unreachable ({error})"
-    if (chain_id, genesis) != (deployment.chain_id, deployment.genesis_hash):
+    if (chain_id, identity) != (deployment.chain_id, deployment.genesis_hash):
         if deployment.in_process:
             return None, "in-process chain of another process"
         return None, f"connected chain {chain_id} is not chain {deployment.chain_id}"

@@ -55,6 +55,7 @@ KIND_ANVIL = "anvil"
 KIND_JSON_RPC = "json-rpc"
 
 ANVIL_CHAIN_ID = 31337
+ANVIL_STATE_INTERVAL_S = 2
 # Gas estimates get this margin: the state can change between the estimate
 # and the block that includes the transaction.
 GAS_MARGIN_PERCENT = 20
@@ -122,6 +123,17 @@ class Chain:
 
     def genesis_hash(self) -> str:
         return "0x" + bytes(self.w3.eth.get_block(0)["hash"]).hex()
+
+    def identity(self) -> str:
+        """Return the hash of block 1, or of block 0 while no block 1 exists.
+
+        This tells one chain from another with the same chain id. Block 0
+        alone does not: anvil makes a new genesis block each time it starts,
+        even when it loads the blocks after it from its state file, whose
+        block 1 still names the original genesis as its parent.
+        """
+        number = 1 if self.w3.eth.block_number >= 1 else 0
+        return "0x" + bytes(self.w3.eth.get_block(number)["hash"]).hex()
 
     def contract(self, address: str) -> Contract:
         return self.w3.eth.contract(
@@ -220,9 +232,13 @@ def start_anvil(
 ) -> tuple["subprocess.Popen[bytes]", str]:
     """Start anvil on 127.0.0.1 with its state kept in `state_dir`; wait until it answers.
 
-    anvil loads `anvil-state.json` at start and writes it every 10 s and on
-    exit, so the chain survives a restart. Raises ChainError when anvil is not
-    installed or does not answer within `timeout_s`.
+    anvil loads `anvil-state.json` at start and writes it every
+    ANVIL_STATE_INTERVAL_S seconds and on exit, so the chain survives a
+    restart; a crash loses at most that many seconds of blocks. It runs in its
+    own session, so a Ctrl+C in the terminal reaches only `kotacerdas run`,
+    which then stops it with SIGTERM and lets it write its state. Raises
+    ChainError when anvil is not installed or does not answer within
+    `timeout_s`.
     """
     binary = anvil_binary()
     if binary is None:
@@ -241,10 +257,10 @@ def start_anvil(
         "--state",
         str(state_dir / "anvil-state.json"),
         "--state-interval",
-        "10",
+        str(ANVIL_STATE_INTERVAL_S),
         "--silent",
     ]
-    process = subprocess.Popen(command)
+    process = subprocess.Popen(command, start_new_session=True)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -197,13 +197,17 @@ class Cosignature(models.Model):
 class ChainDeployment(models.Model):
     """The anchor contract as deployed on one chain.
 
-    `genesis_hash` (the hash of the chain's block 0) tells a chain that was
-    reset, such as a restarted in-process chain, from the one the contract was
-    deployed on.
+    `genesis_hash` holds the chain's identity (see `journal.chain.Chain.identity`:
+    the hash of block 1, taken after the deployment). It tells a chain that was
+    reset, such as a restarted in-process chain or a wiped anvil, from the one
+    the contract was deployed on. The column keeps its first name because
+    anvil turned out to make a new block 0 on every start.
     """
 
     chain_id = models.BigIntegerField(_("chain id"))
-    genesis_hash = models.CharField(_("genesis block hash"), max_length=66)
+    genesis_hash = models.CharField(
+        _("chain identity (hash of block 1)"), max_length=66
+    )
     address = models.CharField(_("contract address"), max_length=42)
     deploy_tx = models.CharField(_("deployment transaction"), max_length=66)
     partners = models.JSONField(_("partner addresses"), default=list)
