@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -144,3 +145,26 @@ def test_run_stops_on_sigterm(city_process) -> None:
     assert process.returncode == 0
     assert "Kota Cerdas is running at" in output
     assert "Demo logins" in output
+
+
+def test_run_restarts_a_witness_that_exits(city_process) -> None:
+    base, process, tmp_path = city_process
+    log = tmp_path / "run.log"
+    deadline = time.monotonic() + 60
+    started = None
+    while started is None and time.monotonic() < deadline:
+        started = re.search(r"started witness pemkot process (\d+)", log.read_text())
+        time.sleep(0.5)
+    assert started, "the log names the witness process"
+
+    os.kill(int(started[1]), signal.SIGTERM)
+    while time.monotonic() < deadline:
+        if "restarted witness pemkot as process" in log.read_text():
+            break
+        time.sleep(0.5)
+
+    output = log.read_text()
+    assert "witness pemkot process" in output and "restarting in" in output
+    assert "restarted witness pemkot as process" in output
+    assert process.poll() is None, "the city keeps running"
+    assert fetch(f"{base}/ledger/")[0] == 200

@@ -11,6 +11,9 @@ def free_port(preferred: int) -> int:
     """
     for port in (preferred, 0):
         with socket.socket() as probe:
+            # As the servers themselves do: a port whose last connections
+            # still wait in TIME_WAIT after a restart is free to listen on.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:

@@ -20,6 +20,9 @@ from kotacerdas.journal.keys import create_signing_key
 logger = logging.getLogger(__name__)
 
 DEMO_WITNESS_FIRST_PORT = 8701
+# Without these the city stops; the others (chain node, witnesses) are restarted.
+ESSENTIAL_PROCESSES = {"web", "worker"}
+MAX_RESTART_DELAY_S = 60.0
 # The city's partners, in the order `KOTACERDAS_DEMO_WITNESSES` adds them.
 DEMO_WITNESSES = [
     ("pemkot", "witness.pemkot.padangpanjang.local"),
@@ -186,7 +189,11 @@ class Command(BaseCommand):
             if contract:
                 command += ["--chain-url", chain_url, "--contract", contract]
                 command += ["--chain-key", str(store.directory / "chain.key")]
-            processes[f"witness {short}"] = subprocess.Popen(command)
+            # Own session: a Ctrl+C in the terminal reaches only this
+            # supervisor, which stops the witnesses in order.
+            processes[f"witness {short}"] = subprocess.Popen(
+                command, start_new_session=True
+            )
         return processes
 
     def witness_chain_url(self) -> str:
@@ -244,6 +251,13 @@ class Command(BaseCommand):
         self.stdout.write("Press Ctrl+C to stop.\n")
 
     def supervise(self, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+        """Watch the processes until a signal; restart a helper process that exits.
+
+        The city cannot work without the web server and the worker, so either
+        one exiting stops everything. A witness or the chain node exiting is
+        what a partner's outage looks like: the city goes on, the worker's jobs
+        retry, and the process is started again after a growing delay.
+        """
         stopping = False
 
         def stop(signum: int, frame: object) -> None:
@@ -253,16 +267,36 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         exit_code = 0
+        delays: dict[str, float] = {}
+        restart_at: dict[str, float] = {}
         while not stopping:
-            for name, process in processes.items():
-                if process.poll() is not None:
+            for name, process in list(processes.items()):
+                if process.poll() is None:
+                    continue
+                if name in ESSENTIAL_PROCESSES:
                     logger.error(
-                        "%s process %s exited with code %s",
+                        "%s process %s exited with code %s; stopping the city",
                         name,
                         process.pid,
                         process.returncode,
                     )
                     stopping, exit_code = True, 1
+                elif name not in restart_at:
+                    delays[name] = min(delays.get(name, 1.0) * 2, MAX_RESTART_DELAY_S)
+                    restart_at[name] = time.monotonic() + delays[name]
+                    logger.warning(
+                        "%s process %s exited with code %s; restarting in %.0f s",
+                        name,
+                        process.pid,
+                        process.returncode,
+                        delays[name],
+                    )
+                elif time.monotonic() >= restart_at[name]:
+                    del restart_at[name]
+                    processes[name] = subprocess.Popen(
+                        process.args, start_new_session=True
+                    )
+                    logger.info("restarted %s as process %s", name, processes[name].pid)
             time.sleep(0.5)
         for name, process in processes.items():
             if process.poll() is None:
