@@ -52,8 +52,11 @@ def test_register_building_then_find_it(live_server, officer, browser_page):
     expect(page.locator("h1")).to_have_text(building.plate_code)
     expect(page.locator("[data-levy]")).to_contain_text("RT-II")
     assert building.lat is not None
-    history = page.locator('#ledger-history a[href^="/ledger/entries/"]')
+    history = page.locator("#ledger-history tbody tr")
     expect(history).to_have_count(2)  # loaded by HTMX: registered, plate issued
+    # Each entry links to its proof, which the verify page checks.
+    expect(history.locator('a[href^="/verify/?entry="]')).to_have_count(2)
+    expect(history.locator('a[href$="/bundle.json"]')).to_have_count(2)
 
     # The list shows it.
     page.goto(f"{live_server.url}/registry/")
