@@ -183,6 +183,21 @@ def test_non_json_paste_named(live_server, browser_page):
     )
 
 
+def test_receipt_address_pasted_points_to_the_proof_qr(live_server, browser_page):
+    page = browser_page
+    witnessed_block(2)
+    use_english(page, live_server.url)
+    page.goto(f"{live_server.url}/verify/")
+
+    page.fill("#text", f"{live_server.url}/receipts/TRX-DN3Z9P42QC/")
+    page.get_by_role("button", name="Check the text").click()
+
+    expect(result(page)).to_have_attribute("data-code", "receipt_url")
+    expect(page.get_by_test_id("verify-headline")).to_contain_text(
+        "Scan the larger proof QR code below it"
+    )
+
+
 def test_receipt_qr_photo_verified(live_server, browser_page, tmp_path):
     page = browser_page
     witnessed_block(4)

@@ -299,16 +299,17 @@ def test_entry_query_for_unsealed_entry(witnessed_block, english: Client):
 
 
 @pytest.mark.parametrize(
-    ("query", "code"), [("99", "not_found"), ("abc", "bad_entry"), ("-1", "bad_entry")]
+    ("query", "code", "status"),
+    [("99", "not_found", 404), ("abc", "bad_entry", 400), ("-1", "bad_entry", 400)],
 )
 def test_entry_query_that_cannot_exist(
-    witnessed_block, english: Client, query: str, code: str
+    witnessed_block, english: Client, query: str, code: str, status: int
 ):
     witnessed_block(2)
 
     response = english.get(f"/verify/?entry={query}")
 
-    assert response.status_code == 404
+    assert response.status_code == status
     assert panel(response)["code"] == code
 
 
@@ -371,3 +372,16 @@ def test_photo_with_page_and_proof_qr_reads_the_proof(witnessed_block, english: 
     response = english.post("/verify/", {"photo": photo, "decode": "1"}, **JSON)
 
     assert response.json() == {"text": payload}
+
+
+def test_photo_of_the_receipt_address_qr_points_to_the_proof_qr(
+    witnesses, english: Client
+):
+    address = "http://127.0.0.1:8000/receipts/TRX-DN3Z9P42QC/"
+    photo = SimpleUploadedFile("top.png", qr_png(address), "image/png")
+
+    result = panel(english.post("/verify/", {"photo": photo}))
+
+    assert result["valid"] == "false"
+    assert result["code"] == "receipt_url"
+    assert "Scan the larger proof QR code below it" in result["headline"]

@@ -40,6 +40,9 @@ from kotacerdas.verify.payload import MAX_BUNDLE_BYTES, PREFIX, entry_from_url
 
 logger = logging.getLogger(__name__)
 
+# The other QR code on a printed receipt: the receipt page's own address.
+RECEIPT_URL = re.compile(r"^https?://[^?#\s]+/receipts/[^/?#\s]+/?(?:[?#]\S*)?$")
+
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 # The failure codes of kotacerdas.verify.verify_bundle: the bundle was checked
 # and failed, as opposed to input the page could not read.
@@ -117,6 +120,11 @@ def verify_reasons() -> dict[str, str]:
         "empty": _("nothing to check. Choose a file, paste a bundle or take a photo."),
         "not_json": _(
             "the file or text is not JSON, and not a receipt code starting with KCB1:."
+        ),
+        "receipt_url": _(
+            "this QR code holds the receipt's web address, not its proof. Scan the "
+            "larger proof QR code below it, or open the address and choose "
+            "Verify this receipt."
         ),
         "too_large": _(
             "the file or text is larger than %(max)s bytes, but a receipt bundle "
@@ -208,6 +216,8 @@ def bundle_from_text(text: str) -> dict[str, Any]:
     entry = entry_from_url(text)
     if entry is not None:
         return bundle_of_entry(entry)
+    if RECEIPT_URL.match(text):
+        raise InputInvalid("receipt_url")
     if text.startswith(PREFIX):
         try:
             return decode_payload(text)
@@ -386,7 +396,7 @@ def _entry_check(raw: str) -> tuple[int | None, dict[str, Any], int]:
     shows the result; verify.js checks it again and replaces the panel.
     """
     if not raw.isdecimal():
-        return None, describe_failure(InputInvalid("bad_entry", entry=raw)), 404
+        return None, describe_failure(InputInvalid("bad_entry", entry=raw)), 400
     entry = int(raw)
     if not Entry.objects.filter(seq=entry).exists():
         return None, describe_failure(InputInvalid("not_found", entry=entry)), 404

@@ -76,7 +76,9 @@ class Worker:
                 continue
             if job.failures:
                 logger.info(
-                    "worker job %s recovered after %s failures", job.name, job.failures
+                    "worker job %s recovered (it had failed %s times in a row)",
+                    job.name,
+                    job.failures,
                 )
             job.failures = 0
             job.next_run = time.monotonic() + job.interval_s

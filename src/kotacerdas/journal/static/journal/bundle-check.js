@@ -23,6 +23,8 @@
   var COSIGNATURE_TYPE = 0x04;
   var SIGNATURE_PREFIX = "\u2014 ";
   var ENTRY_URL = /^https?:\/\/[^?#\s]+\/verify\/\?(?:.*&)?entry=(\d+)(?:&.*)?$/;
+  // The other QR code on a printed receipt: the receipt page's own address.
+  var RECEIPT_URL = /^https?:\/\/[^?#\s]+\/receipts\/[^\/?#\s]+\/?(?:[?#]\S*)?$/;
 
   /* A failed check or unusable input; `code` selects the translated text. */
   function Failure(code, values) {
@@ -183,6 +185,9 @@
     var url = ENTRY_URL.exec(text);
     if (url) {
       return { entry: Number(url[1]) };
+    }
+    if (RECEIPT_URL.test(text)) {
+      fail("receipt_url");
     }
     var json = text;
     if (text.indexOf(PAYLOAD_PREFIX) === 0) {
