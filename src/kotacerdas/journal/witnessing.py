@@ -270,7 +270,9 @@ def record_cosignature(
         )
     if witness.failures:
         logger.info(
-            "witness %s recovered after %s failures", witness.name, witness.failures
+            "witness %s answers again (it had failed %s times in a row)",
+            witness.name,
+            witness.failures,
         )
     logger.info(
         "witness %s co-signed block %s at size %s",
