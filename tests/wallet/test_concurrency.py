@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from dataclasses import asdict
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.contrib.auth import get_user_model
+from django.db import connection, connections, transaction
 from django.db.models import Count, Sum
 from tests.wallet.concurrent_client import client_id, operations, run
 
@@ -259,3 +261,43 @@ def test_same_post_waiting_on_lock_returns_it(city, postgres_only, tmp_path):
     payer.refresh_from_db()
     assert payer.balance == FUNDING - 20_000
     assert payer.debits_pending == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_first_requests_at_once_open_one_wallet(city, postgres_only) -> None:
+    # Two requests of a new user arrive together, as a phone that retries
+    # does; each finds no wallet and opens one. Five users, to race often.
+    users = [
+        get_user_model().objects.create_user(f"racer{number}", password="x" * 12)
+        for number in range(5)
+    ]
+    opened: dict[int, list[int]] = defaultdict(list)
+    errors: list[BaseException] = []
+
+    def first_request(user: Any, barrier: threading.Barrier) -> None:
+        try:
+            barrier.wait(timeout=10)
+            opened[user.pk].append(services.wallet_for(user).pk)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    for user in users:
+        barrier = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=first_request, args=(user, barrier))
+            for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    assert errors == []
+    for user in users:
+        assert len(set(opened[user.pk])) == 1, "both requests got the same wallet"
+        wallets = Account.objects.filter(holder=user, kind=AccountKind.CITIZEN)
+        assert wallets.count() == 1
+    result = verify_ledger(node_verifier())
+    assert result.ok, result.problems

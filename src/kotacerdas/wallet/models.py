@@ -133,6 +133,13 @@ class Account(models.Model):
                 | Q(debits_must_not_exceed_credits=True),
                 name="wallet_account_balance_kinds_never_negative",
             ),
+            # One citizen wallet per user: two first requests of the same user
+            # at the same moment must not open two.
+            models.UniqueConstraint(
+                fields=["holder"],
+                condition=Q(kind="citizen"),
+                name="wallet_one_citizen_wallet_per_holder",
+            ),
         ]
 
     def __str__(self) -> str:

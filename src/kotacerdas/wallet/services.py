@@ -214,20 +214,31 @@ def wallet_for(user: Any, *, open_if_missing: bool = True) -> Account | None:
     from kotacerdas.registry.models import Member
 
     member = Member.objects.filter(user=user, status=Member.Status.ACTIVE).first()
-    with transaction.atomic():
-        if member is not None:
-            existing = Account.objects.select_for_update().filter(member=member).first()
-            if existing is not None:
-                Account.objects.filter(pk=existing.pk).update(holder=user)
-                existing.holder = user
-                return existing
-        return open_account(
-            AccountKind.CITIZEN,
-            member=member,
-            holder=user,
-            tier=Tier.REGISTERED if member is not None else Tier.UNREGISTERED,
-            actor=f"user:{user.pk}",
-        )
+    try:
+        with transaction.atomic():
+            if member is not None:
+                existing = (
+                    Account.objects.select_for_update().filter(member=member).first()
+                )
+                if existing is not None:
+                    Account.objects.filter(pk=existing.pk).update(holder=user)
+                    existing.holder = user
+                    return existing
+            return open_account(
+                AccountKind.CITIZEN,
+                member=member,
+                holder=user,
+                tier=Tier.REGISTERED if member is not None else Tier.UNREGISTERED,
+                actor=f"user:{user.pk}",
+            )
+    except IntegrityError:
+        # Another request of the same user opened (or took over) the wallet
+        # first; the unique constraint on the holder stopped this one.
+        found = Account.objects.filter(holder=user, kind=AccountKind.CITIZEN).first()
+        if found is None:
+            raise
+        logger.info("wallet for user %s was opened by a concurrent request", user.pk)
+        return found
 
 
 def merchant_account_for(user: Any) -> Account | None:
