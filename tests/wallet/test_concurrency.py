@@ -25,7 +25,7 @@ from tests.wallet.concurrent_client import client_id, operations, run
 
 from kotacerdas.journal.keys import node_verifier
 from kotacerdas.journal.verify import verify_ledger
-from kotacerdas.wallet import services
+from kotacerdas.wallet import flows, services
 from kotacerdas.wallet.models import Account, AccountKind, Tier, Transfer
 from kotacerdas.wallet.services import TransferRequest
 
@@ -299,5 +299,49 @@ def test_first_requests_at_once_open_one_wallet(city, postgres_only) -> None:
         assert len(set(opened[user.pk])) == 1, "both requests got the same wallet"
         wallets = Account.objects.filter(holder=user, kind=AccountKind.CITIZEN)
         assert wallets.count() == 1
+    result = verify_ledger(node_verifier())
+    assert result.ok, result.problems
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_payers_of_one_sale_code_pay_it_once(city, postgres_only) -> None:
+    # Both payers confirm the same one-sale QR code at the same moment: both
+    # pass the unlocked "already paid" check, and the bill claim lets one in.
+    merchant_user = get_user_model().objects.create_user("stall", password="x" * 12)
+    merchant = services.open_merchant(merchant_user, "Warung Sate Mak Etek")
+    payload = flows.merchant_payload(merchant, amount=7_500, bill_number="INV-RACE")
+    code = flows.read_code(payload)
+    payers = []
+    for number in range(2):
+        user = get_user_model().objects.create_user(f"payer{number}", password="x" * 12)
+        wallet = services.wallet_for(user)
+        services.top_up(wallet.number, 20_000, transfer_id=f"fund-payer-{number}")
+        payers.append(wallet)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def confirm(wallet: Account) -> None:
+        try:
+            request = flows.payment_request(
+                wallet, merchant, code, 7_500, f"pay-{wallet.number}"
+            )
+            barrier.wait(timeout=10)
+            flows.pay_merchant(request, code, actor="test")
+            outcomes.append("paid")
+        except flows.FlowError as error:
+            outcomes.append(error.code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=confirm, args=(w,)) for w in payers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes) == ["already_paid", "paid"]
+    merchant.refresh_from_db()
+    assert merchant.balance == 7_500
+    assert Transfer.objects.filter(kind="payment").count() == 1
     result = verify_ledger(node_verifier())
     assert result.ok, result.problems

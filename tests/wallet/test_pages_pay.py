@@ -294,3 +294,21 @@ def test_file_that_is_not_a_picture(client, wallet):
     response = client.post(PAY, {"photo": picture})
 
     assert "This file is not a picture." in text(response)
+
+
+def test_dynamic_code_paid_by_another_payer_is_refused(
+    client, wallet, merchant, personas, signed_in
+):
+    payload = dynamic(merchant)
+    pay(client, payload)
+    neighbour = services.wallet_for(personas["waste_bank_teller"])
+    pins.set_pin(personas["waste_bank_teller"], PIN)
+    fund(neighbour, 50_000)
+    other = signed_in("waste_bank_teller")
+    other.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    again = pay(other, payload)
+
+    assert "was already paid" in text(again)
+    assert reload(merchant).balance == 7_500, "the merchant is paid once"
+    assert reload(neighbour).balance == 50_000

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet, Sum
 from django.http import HttpRequest
 from django.urls import reverse
@@ -30,6 +30,7 @@ from kotacerdas.wallet.models import (
     AccountKind,
     AccountMonth,
     AccountStatus,
+    BillPayment,
     Channel,
     Phase,
     Tier,
@@ -386,30 +387,51 @@ def pay_merchant(
     Raises FlowError("already_paid") when the merchant already received a
     payment for the code's bill number, and TransferRejected from the core.
     """
-    with transaction.atomic():
-        if code.dynamic and code.bill_number:
-            # NOTE: two payers who confirm the same code in the same instant
-            # can both pass this check, because it reads without a lock.
-            paid = (
-                Transfer.objects.filter(
-                    credit_account__number=request.credit,
-                    kind=TransferKind.PAYMENT,
-                    memo=code.bill_number,
-                    status=TransferStatus.POSTED,
-                )
-                .exclude(client_id=request.id)
-                .first()
-            )
-            if paid is not None:
-                raise FlowError(
-                    "already_paid",
-                    None,
-                    _(
-                        "This QR code for bill %(bill)s was already paid. Ask the merchant for a new QR code if you are paying for something else."
-                    )
-                    % {"bill": code.bill_number},
-                )
+    if not (code.dynamic and code.bill_number):
         return services.submit(request, actor=actor)
+    already_paid = FlowError(
+        "already_paid",
+        None,
+        _(
+            "This QR code for bill %(bill)s was already paid. Ask the merchant for a new QR code if you are paying for something else."
+        )
+        % {"bill": code.bill_number},
+    )
+    with transaction.atomic():
+        paid = (
+            Transfer.objects.filter(
+                credit_account__number=request.credit,
+                kind=TransferKind.PAYMENT,
+                memo=code.bill_number,
+                status=TransferStatus.POSTED,
+            )
+            .exclude(client_id=request.id)
+            .exists()
+        )
+        if paid:
+            raise already_paid
+        transfer = services.submit(request, actor=actor)
+        # The check above reads without a lock, so two payers who confirm the
+        # same code at once both get here; the unique bill claim lets one in.
+        try:
+            with transaction.atomic():
+                BillPayment.objects.create(
+                    merchant_id=transfer.credit_account_id,
+                    bill_number=code.bill_number,
+                    transfer=transfer,
+                )
+        except IntegrityError:
+            claim = BillPayment.objects.filter(
+                merchant_id=transfer.credit_account_id, bill_number=code.bill_number
+            ).first()
+            if claim is None or claim.transfer_id != transfer.pk:
+                logger.info(
+                    "bill %s of merchant %s was paid by another payer first",
+                    code.bill_number,
+                    transfer.credit_account_id,
+                )
+                raise already_paid from None
+        return transfer
 
 
 def cash_in(account: Account, amount: int, transfer_id: str, cashier: Any) -> Transfer:

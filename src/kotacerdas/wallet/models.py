@@ -290,6 +290,35 @@ class Transfer(models.Model):
         return self.reference
 
 
+class BillPayment(models.Model):
+    """The one payment that a merchant's QR code for one sale (a bill number) took.
+
+    The unique (merchant, bill number) pair lets one payment in even when two
+    payers confirm the same code at the same moment: the second one's insert
+    fails and its transfer is rolled back with it.
+    """
+
+    merchant = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="bill_payments"
+    )
+    bill_number = models.CharField(_("bill number"), max_length=25)
+    transfer = models.OneToOneField(
+        Transfer, on_delete=models.PROTECT, related_name="bill_payment"
+    )
+
+    class Meta:
+        verbose_name = _("bill payment")
+        verbose_name_plural = _("bill payments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "bill_number"], name="wallet_bill_paid_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"bill {self.bill_number} of {self.merchant_id}"
+
+
 class PaymentPin(models.Model):
     """A user's 6-digit payment PIN, hashed like a password, and its lockout."""
 
