@@ -1060,6 +1060,33 @@ def test_reservation_post_in_part(api, settlement, neighbour_wallet):
     assert balance(neighbour_wallet) == 30_000
 
 
+def test_reservation_of_another_counter_is_refused(api, settlement, neighbour_wallet):
+    owner = api("cashier")
+    other = api(create_user("cashier-two", PASSWORD, ["cashier"]))
+    post(
+        owner,
+        "/reservations",
+        {
+            "id": "res-3",
+            "from": settlement.number,
+            "to": neighbour_wallet.number,
+            "amount": 40_000,
+            "kind": "topup",
+        },
+    )
+
+    voided = post(other, "/reservations/res-3/void", {"id": "res-3-void"})
+    posted = post(other, "/reservations/res-3/post", {"id": "res-3-post"})
+    own = post(owner, "/reservations/res-3/post", {"id": "res-3-post"})
+
+    assert voided.status_code == 403
+    assert error_of(voided)["code"] == "reservation_not_yours"
+    assert error_of(voided)["field"] == "pending_id"
+    assert posted.status_code == 403
+    assert own.status_code == 201, "the counter that reserved it posts it"
+    assert balance(neighbour_wallet) == 40_000
+
+
 def test_reservation_void_and_unknown(api, settlement, neighbour_wallet):
     client = api("cashier")
     post(

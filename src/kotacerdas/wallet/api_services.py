@@ -296,6 +296,7 @@ def reserve(request: HttpRequest, body: ReservationIn) -> Reply:
 @replies()
 def post_reservation(request: HttpRequest, pending_id: str, body: ResolveIn) -> Reply:
     require(request, OPERATE_COUNTER)
+    require_own_reservation(request, pending_id)
     client_id = clean_client_id(body.id)
     amount = clean_optional_amount(body.amount)
     started = timezone.now()
@@ -313,12 +314,26 @@ def post_reservation(request: HttpRequest, pending_id: str, body: ResolveIn) -> 
 @replies()
 def void_reservation(request: HttpRequest, pending_id: str, body: VoidIn) -> Reply:
     require(request, OPERATE_COUNTER)
+    require_own_reservation(request, pending_id)
     client_id = clean_client_id(body.id)
     started = timezone.now()
     transfer = services.void_pending(
         id=client_id, pending_id=pending_id, actor=actor_of(request)
     )
     return transfer_reply(transfer, OTHERS, started)
+
+
+def require_own_reservation(request: HttpRequest, pending_id: str) -> None:
+    """Refuse to post or void a reservation another user or service made.
+
+    Every cashier and service account has the counter permission, so the
+    permission alone would let one counter release another's held money.
+    """
+    pending = Transfer.objects.filter(client_id=pending_id).only("actor").first()
+    if pending is not None and pending.actor != actor_of(request):
+        raise Refusal(
+            403, "reservation_not_yours", str(NOT_YOUR_RESERVATION), "pending_id"
+        )
 
 
 def _batch_request(item: BatchItemIn) -> TransferRequest:
@@ -336,6 +351,10 @@ def _batch_request(item: BatchItemIn) -> TransferRequest:
 BATCH_HELD_DEBIT = gettext_lazy(
     "A batch cannot debit a citizen or merchant account, because that needs its "
     "holder's PIN. Send this transfer on its own."
+)
+NOT_YOUR_RESERVATION = gettext_lazy(
+    "This reservation was made by another user or service. Only the one that "
+    "made a reservation can post or void it."
 )
 CITY_DEBIT = gettext_lazy(
     "Only the settlement account, or a wallet with its holder's PIN, can pay "
