@@ -101,6 +101,22 @@ def test_billing_page_queues_and_shows_result(signed_in, house, make_place):
     assert Bill.objects.count() == 1
 
 
+def test_exempt_building_is_named_exempt(signed_in, make_place):
+    # A school bills nothing in this city's tariffs, on purpose.
+    make_place(0, use="school", pln_va=900)
+    client = signed_in("revenue_officer")
+    client.cookies["django_language"] = "en"
+    run = billing.run_billing(MONTH)
+
+    progress = client.get(
+        reverse("levy:billing_run", kwargs={"run_id": run.pk}), HTTP_HX_REQUEST="true"
+    )
+
+    assert "Exempt: its class pays no levy (no tariff, or a tariff of Rp 0)" in text(
+        progress
+    )
+
+
 def test_stalled_run_says_so(signed_in, house):
     run = billing.queue_billing(MONTH)
     BillingRun.objects.filter(pk=run.pk).update(

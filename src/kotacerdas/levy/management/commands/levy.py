@@ -73,7 +73,7 @@ class Command(BaseCommand):
             f"already billed: {run.already_billed_count}, "
             f"no PLN connection recorded: {run.no_va_count}, "
             f"no matching class: {run.no_class_count}, "
-            f"class without a tariff: {run.exempt_count}, "
+            f"exempt (class pays no levy): {run.exempt_count}, "
             f"houses without a household: {run.no_household_count}, "
             f"time: {time.monotonic() - started:.1f} s"
         )
