@@ -12,7 +12,6 @@ It prints the machine first, then one block of figures per backend.
 import argparse
 import hashlib
 import os
-import platform
 import random
 import secrets
 import shutil
@@ -24,23 +23,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from machine import print_machine
+
 POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def print_machine() -> None:
-    print(f"machine: {cpu_model()}, {os.cpu_count()} logical cores")
-    print(f"python: {platform.python_version()} on {platform.platform()}")
 
 
 def run_child(

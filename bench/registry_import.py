@@ -16,7 +16,6 @@ generation is not timed.
 import argparse
 import csv
 import os
-import platform
 import random
 import secrets
 import shutil
@@ -27,6 +26,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+from machine import print_machine
 
 POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,23 +49,6 @@ FAMILY_NAMES = [
 STREETS = ["Jl. Sutan Syahrir", "Jl. Sudirman", "Jl. Imam Bonjol", "Jl. Bahder Johan"]
 USES = ["rumah"] * 8 + ["ruko", "toko", "kantor", "kios pasar"]
 PLN_VA = [450, 900, 1300, 1300, 2200, 3500, 5500, 6600]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def print_machine() -> None:
-    print(f"machine: {cpu_model()}, {os.cpu_count()} logical cores")
-    print(f"python: {platform.python_version()} on {platform.platform()}")
-    # Other work on the machine slows every figure; the load shows how much.
-    print(f"load average: {os.getloadavg()[0]:.1f}")
 
 
 def identity_number(region: str, day: date, serial: int, female: bool) -> str:

@@ -25,7 +25,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import random
 import re
 import secrets
@@ -41,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from machine import print_machine
+
 POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
 PGBENCH_DATABASE = "kc_bench_pgbench"
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,23 +49,6 @@ PIN = "246813"
 # Each HTTP client is its own citizen, paying from its own wallet.
 FUND_PAYER = 2_000_000
 FUND_WALLET = 1_000_000
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def print_machine() -> None:
-    print(f"machine: {cpu_model()}, {os.cpu_count()} logical cores")
-    print(f"python: {platform.python_version()} on {platform.platform()}")
-    # Other work on the machine slows every figure; the load shows how much.
-    print(f"load average: {os.getloadavg()[0]:.1f}", flush=True)
 
 
 # ------------------------------------------------------------------ pgbench
