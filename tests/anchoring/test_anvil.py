@@ -55,7 +55,7 @@ def test_anvil_state_survives_restart(anvil_node, seal_block, settings) -> None:
     assert report.problems == []
 
 
-def test_anvil_restart_with_a_new_block_0_keeps_the_contract(
+def test_anvil_new_block_0_keeps_contract(
     anvil_node, seal_block, settings, monkeypatch
 ) -> None:
     settings.KOTACERDAS_CHAIN_URL = anvil_node()
@@ -66,8 +66,8 @@ def test_anvil_restart_with_a_new_block_0_keeps_the_contract(
     time.sleep(chains.ANVIL_STATE_INTERVAL_S + 1.5)
 
     settings.KOTACERDAS_CHAIN_URL = anvil_node(crash_previous=True)
-    # A restarted anvil sometimes makes itself a new block 0 while it keeps
-    # the blocks after it (seen with anvil 1.7.1); act as if it did.
+    # A restarted anvil 1.7.1 sometimes makes a new block 0 and keeps the
+    # blocks after it. Act as if it did, because it does not happen every time.
     monkeypatch.setattr(chains.Chain, "genesis_hash", lambda chain: "0x" + "ee" * 32)
     seal_block(2)
     second = anchoring.anchor_now()

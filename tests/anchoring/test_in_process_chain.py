@@ -172,7 +172,8 @@ def test_anchor_job_records_receipt(tester_chain: chains.Chain, seal_block) -> N
     anchor.refresh_from_db()
     assert anchor.block == block
     assert anchor.status == Anchor.Status.CONFIRMED
-    assert anchor.tx_hash.startswith("0x") and len(anchor.tx_hash) == 66
+    assert anchor.tx_hash.startswith("0x")
+    assert len(anchor.tx_hash) == 66
     assert anchor.chain_block_hash.startswith("0x")
     assert anchor.gas_used and anchor.gas_used > 21_000
     assert anchor.latency_ms is not None

@@ -235,7 +235,7 @@ def test_building_history_links_proofs(signed_in: Any, siti: Account) -> None:
     cut=st.integers(min_value=1, max_value=12),
 )
 @settings(max_examples=300)
-def test_a_cut_off_receipt_code_never_decodes(
+def test_payload_cut_short_is_rejected(
     hashes: list[bytes], body_bytes: bytes, cut: int
 ) -> None:
     # Cutting the last characters can remove only the zlib checksum, after

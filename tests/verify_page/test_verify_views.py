@@ -252,9 +252,7 @@ def test_entry_query_for_sealed_entry(witnessed_block, english: Client):
     assert 'data-entry="2"' in response.content.decode()
 
 
-def test_entry_query_is_checked_on_the_server_for_no_javascript(
-    witnessed_block, english: Client
-):
+def test_entry_query_checked_without_javascript(witnessed_block, english: Client):
     """The proof QR's URL shows the result in a browser that runs no script."""
     witnessed_block(3)
 
@@ -357,7 +355,7 @@ def test_file_that_is_no_picture_gets_receipt_message(witnesses, english: Client
     assert "plate" not in message
 
 
-def test_photo_with_page_and_proof_qr_reads_the_proof(witnessed_block, english: Client):
+def test_photo_with_two_qr_reads_proof(witnessed_block, english: Client):
     witnessed_block(3)
     payload = encode_payload(bundles.build_bundle(1))
     page_qr = Image.open(io.BytesIO(qr_png("http://127.0.0.1:8000/receipts/TRX-1/")))
@@ -374,9 +372,7 @@ def test_photo_with_page_and_proof_qr_reads_the_proof(witnessed_block, english: 
     assert response.json() == {"text": payload}
 
 
-def test_photo_of_the_receipt_address_qr_points_to_the_proof_qr(
-    witnesses, english: Client
-):
+def test_receipt_address_photo_names_proof_qr(witnesses, english: Client):
     address = "http://127.0.0.1:8000/receipts/TRX-DN3Z9P42QC/"
     photo = SimpleUploadedFile("top.png", qr_png(address), "image/png")
 

@@ -264,7 +264,7 @@ def test_same_post_waiting_on_lock_returns_it(city, postgres_only, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_first_requests_at_once_open_one_wallet(city, postgres_only) -> None:
+def test_wallet_for_race_opens_one(city, postgres_only) -> None:
     # Two requests of a new user arrive together, as a phone that retries
     # does; each finds no wallet and opens one. Five users, to race often.
     users = [
@@ -304,7 +304,7 @@ def test_first_requests_at_once_open_one_wallet(city, postgres_only) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_payers_of_one_sale_code_pay_it_once(city, postgres_only) -> None:
+def test_one_sale_code_race_pays_once(city, postgres_only) -> None:
     # Both payers confirm the same one-sale QR code at the same moment: both
     # pass the unlocked "already paid" check, and the bill claim lets one in.
     merchant_user = get_user_model().objects.create_user("stall", password="x" * 12)

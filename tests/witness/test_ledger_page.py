@@ -60,7 +60,7 @@ def test_ledger_page_quorum_states(client: Client, witnessed_ledger: Block) -> N
     assert after.count("witness.bank.test, witness.pemkot.test") == 2, "both blocks"
 
 
-def test_ledger_page_says_in_indonesian_when_a_witness_does_not_answer(
+def test_ledger_page_silent_witness_translated(
     client: Client, witnessed_ledger: Block
 ) -> None:
     Witness.objects.filter(name="witness.bank.test").update(

@@ -6,9 +6,9 @@ receipt as an Anchor row. The contract is deployed on first use on each chain.
 Its partner set is the operator's chain address plus every active witness's
 chain address, so a change of partners or threshold deploys a new contract.
 
-When no active witness is configured, nothing can ever be witnessed, so the
-job anchors the latest block instead; the ledger page shows such anchors as
-not witnessed.
+When no active witness is configured, nothing can be witnessed, so the job
+anchors the latest block instead. The ledger page shows such anchors as not
+witnessed.
 """
 
 import logging

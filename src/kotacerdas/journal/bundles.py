@@ -41,9 +41,10 @@ class BundleNotReady(services.JournalError):
 def checkpoint_block(seq: int) -> Block | None:
     """Return the block a bundle of entry `seq` proves against, or None.
 
-    That is the latest block that contains the entry, has a quorum of
-    cosignatures and a confirmed anchor; else the latest witnessed block; else
-    the latest block, as long as its tree contains the entry. The anchor job
+    The first choice is the latest block that contains the entry and has both a
+    quorum of cosignatures and a confirmed anchor. The next is the latest
+    witnessed block, and the last the latest block, if its tree contains the
+    entry. The anchor job
     runs less often than blocks are sealed, so the latest witnessed block
     usually has no anchor yet, while a slightly older one does.
     """

@@ -7,7 +7,7 @@ Which chain: `KOTACERDAS_CHAIN_URL` when set; otherwise the local anvil node
 that `kotacerdas run` started (its URL is written to var/chain/anvil.json);
 otherwise an in-process chain (eth-tester with py-evm). The in-process chain
 lives only as long as the process, and each process gets its own: its genesis
-block carries random extra data, so its genesis hash tells it apart.
+block carries random extra data, so its genesis hash distinguishes it.
 """
 
 import hashlib
@@ -127,7 +127,7 @@ class Chain:
     def identity(self) -> str:
         """Return the hash of block 1, or of block 0 while no block 1 exists.
 
-        This tells one chain from another with the same chain id. Block 0
+        This distinguishes chains that share a chain id. Block 0
         alone does not: anvil makes a new genesis block each time it starts,
         even when it loads the blocks after it from its state file, whose
         block 1 still names the original genesis as its parent.
@@ -270,10 +270,13 @@ def start_anvil(
         except ChainError:
             time.sleep(0.2)
             continue
-        logger.info("anvil %s answers at %s", process.pid, url)
+        logger.info("anvil %s is listening at %s", process.pid, url)
         return process, url
     process.terminate()
-    raise ChainError(f"anvil did not answer at {url} within {timeout_s} s")
+    raise ChainError(
+        f"anvil did not respond at {url} within {timeout_s} s; "
+        "check that nothing else listens on that port"
+    )
 
 
 # --- keys and funding -----------------------------------------------------
@@ -413,7 +416,7 @@ def send_call(
 
 @dataclass
 class Outcome:
-    """What a mined transaction did."""
+    """The outcome of a mined transaction: status, block, gas and revert reason."""
 
     status: int
     block_number: int

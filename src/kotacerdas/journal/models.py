@@ -128,7 +128,7 @@ class VerifyRun(models.Model):
 
 
 class Witness(models.Model):
-    """A partner's witness the node asks to co-sign each new checkpoint.
+    """A partner's witness, which the node requests to co-sign each new checkpoint.
 
     `vkey` is the witness's cosigner verifier key (C2SP signed-note vkey with
     signature type 0x04). `last_size` is the tree size the witness last
@@ -197,11 +197,11 @@ class Cosignature(models.Model):
 class ChainDeployment(models.Model):
     """The anchor contract as deployed on one chain.
 
-    `genesis_hash` holds the chain's identity (see `journal.chain.Chain.identity`:
-    the hash of block 1, taken after the deployment). It tells a chain that was
-    reset, such as a restarted in-process chain or a wiped anvil, from the one
-    the contract was deployed on. The column keeps its first name because
-    anvil turned out to make a new block 0 on every start.
+    `genesis_hash` contains the chain's identity (`journal.chain.Chain.identity`:
+    the hash of block 1, taken after the deployment). It distinguishes a reset
+    chain, such as a restarted in-process chain or a wiped anvil, from the one
+    the contract was deployed on. The column keeps its first name, chosen
+    before anvil was seen to make a new block 0 on some restarts.
     """
 
     chain_id = models.BigIntegerField(_("chain id"))

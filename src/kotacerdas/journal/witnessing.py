@@ -270,7 +270,7 @@ def record_cosignature(
         )
     if witness.failures:
         logger.info(
-            "witness %s answers again (it had failed %s times in a row)",
+            "witness %s responds again (it had failed %s times in a row)",
             witness.name,
             witness.failures,
         )

@@ -412,7 +412,7 @@ def pay_merchant(
             raise already_paid
         transfer = services.submit(request, actor=actor)
         # The check above reads without a lock, so two payers who confirm the
-        # same code at once both get here; the unique bill claim lets one in.
+        # same code at once both get here. The unique bill claim admits one.
         try:
             with transaction.atomic():
                 BillPayment.objects.create(

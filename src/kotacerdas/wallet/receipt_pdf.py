@@ -34,8 +34,8 @@ DRAFT_HEIGHT_MM = 600.0
 QR_SIZE_MM = 40.0  # including the quiet zone of four modules on each side
 QR_QUIET_MODULES = 4
 QR_PIXELS_PER_MODULE = 4
-# The proof QR holds a whole receipt bundle, up to 2,500 characters (QR version
-# 34 at most), so it takes the full text width to keep modules near 0.45 mm.
+# The proof QR contains a whole receipt bundle, up to 2,500 characters (QR
+# version 34 at most), so it takes the full text width to keep modules near 0.43 mm.
 PROOF_QR_SIZE_MM = TEXT_WIDTH_MM
 FONT = "Helvetica"
 

@@ -66,7 +66,7 @@ def attest_checkpoint(
     """Send attest(root, size) signed with the key in `key_file` and wait for the receipt.
 
     Returns status "already attested" without a transaction when this key has
-    attested the pair before. Raises ChainError when the chain does not answer.
+    attested the pair before. Raises ChainError when the chain does not respond.
     """
     chain = chains.http_chain(chain_url) if chain_url else chains.connect()
     account = chains.load_or_create_key(key_file)

@@ -9,7 +9,7 @@ and the HTTP server in `server` are thin wrappers around it. Status codes:
 - 403: no signature by the log's trusted key, or such a signature fails;
 - 404: the origin is not a log this witness trusts;
 - 409: the old size is not the size this witness last co-signed (the body, of
-  type `text/x.tlog.size`, holds that size), or the sizes match but the roots
+  type `text/x.tlog.size`, contains that size), or the sizes match but the roots
   differ;
 - 413: the body is larger than MAX_BODY_BYTES;
 - 422: the consistency proof does not verify.

@@ -2,7 +2,8 @@
 
 The server speaks HTTP/1.1 with keep-alive, as C2SP `tlog-witness` recommends
 for witnesses, so a node pushing checkpoints reuses one connection. It binds to
-127.0.0.1 unless told otherwise; a partner exposes it through its own proxy.
+127.0.0.1 unless `--host` sets another address. A partner exposes it through its
+own proxy.
 """
 
 import logging

@@ -155,9 +155,9 @@ class Command(BaseCommand):
         """Start the demo witnesses and register them with the node.
 
         Each partner's witness gets a directory under var/witnesses/ with its
-        own key, trusts this node's key, and listens on 127.0.0.1 from port
-        DEMO_WITNESS_FIRST_PORT on, or on free ports when those are taken; the
-        worker finds each witness by the URL registered here.
+        own key and trusts this node's key. It listens on 127.0.0.1 from port
+        DEMO_WITNESS_FIRST_PORT on, or on a free port when that one is taken.
+        The worker finds each witness by the URL registered here.
         """
         from kotacerdas.journal import witnessing
         from kotacerdas.journal.keys import node_verifier_key

@@ -170,7 +170,7 @@
   // Input: a bundle file, pasted JSON, a KCB1 payload or a verify URL --------
 
   /*
-   * Turn text into {bundle} or {entry} (a QR code that holds the verify URL).
+   * Turn text into {bundle} or {entry} (a QR code that contains the verify URL).
    * Throws Failure for text that is none of the accepted forms or longer
    * than `maxBytes` (also once a KCB1 payload is inflated).
    */
