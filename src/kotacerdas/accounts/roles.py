@@ -48,6 +48,18 @@ REGISTRY_EDIT = (
 
 WALLET_VIEW = ("wallet.view_account", "wallet.view_transfer")
 SNAP_VIEW = ("snap.view_snappartner", "snap.view_snaprequest", "snap.view_snappayment")
+WASTE_VIEW = (
+    "waste.view_waste",
+    "waste.view_site",
+    "waste.view_container",
+    "waste.view_vehicle",
+    "waste.view_crew",
+    "waste.view_schedule",
+    "waste.view_routeplan",
+    "waste.view_pickup",
+    "waste.view_sensorreading",
+    "waste.view_alert",
+)
 
 ROLES: tuple[Role, ...] = (
     Role(
@@ -60,6 +72,7 @@ ROLES: tuple[Role, ...] = (
             *REGISTRY_VIEW,
             *WALLET_VIEW,
             *SNAP_VIEW,
+            *WASTE_VIEW,
             "wallet.view_all_accounts",
             "accounts.add_user",
             "accounts.change_user",
@@ -97,6 +110,10 @@ ROLES: tuple[Role, ...] = (
             "registry.view_building",
             "registry.view_plate",
             "registry.scan_plate",
+            *WASTE_VIEW,
+            "waste.manage_places",
+            "waste.plan_routes",
+            "waste.review_pickup",
         ),
         (
             _("Manage collection points and the fleet"),
@@ -108,7 +125,7 @@ ROLES: tuple[Role, ...] = (
         "collector",
         _("Collector"),
         False,
-        ("city.view_area", "registry.scan_plate"),
+        ("city.view_area", "registry.scan_plate", "waste.record_pickup"),
         (
             _("Scan building plates at pickup"),
             _("Log pickups, also offline"),
@@ -185,6 +202,7 @@ ROLES: tuple[Role, ...] = (
             *REGISTRY_VIEW,
             *WALLET_VIEW,
             *SNAP_VIEW,
+            *WASTE_VIEW,
             "wallet.view_all_accounts",
             "accounts.view_user",
             "accounts.view_auditevent",
@@ -198,7 +216,7 @@ ROLES: tuple[Role, ...] = (
         "command_center",
         _("Command center"),
         False,
-        (*CITY_VIEW, "registry.view_building", "registry.view_plate"),
+        (*CITY_VIEW, "registry.view_building", "registry.view_plate", *WASTE_VIEW),
         (
             _("Watch the city-wide dashboard and map"),
             _("Follow alerts"),

@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "kotacerdas.levy",
     "kotacerdas.reconciliation",
     "kotacerdas.snap",
+    "kotacerdas.waste",
+    "kotacerdas.waste.bank",
+    "kotacerdas.waste.reports",
     "kotacerdas.demo",
 ]
 
@@ -254,6 +257,43 @@ KOTACERDAS_ANCHOR_INTERVAL_S = env_float(
 )
 # Partner attestations the anchor contract needs before a root is final.
 KOTACERDAS_ANCHOR_THRESHOLD = env_int("KOTACERDAS_ANCHOR_THRESHOLD", 2, minimum=1)
+
+# Waste management (see docs/waste.md).
+# Uploaded photos (pickups, citizen reports) are kept here.
+MEDIA_ROOT = env_path("KOTACERDAS_MEDIA_DIR", VAR_DIR / "media")
+MEDIA_URL = "/media/"
+# A pickup scanned farther than this from its point's location is flagged.
+KOTACERDAS_PICKUP_FLAG_DISTANCE_M = env_int(
+    "KOTACERDAS_PICKUP_FLAG_DISTANCE_M", 150, minimum=10
+)
+# A second scan of the same point within this window is not counted again.
+KOTACERDAS_PICKUP_REPEAT_WINDOW_S = env_int(
+    "KOTACERDAS_PICKUP_REPEAT_WINDOW_S", 1800, minimum=0
+)
+# Levy credit for a confirmed missed pickup, as a share of the month's tariff
+# divided by the scheduled pickups of the month; 0 turns the rule off.
+KOTACERDAS_MISSED_PICKUP_CREDIT = env_bool("KOTACERDAS_MISSED_PICKUP_CREDIT", True)
+# Distances: great-circle times this factor, unless a road-network table
+# service (OSRM /table or Valhalla /sources_to_targets) is configured.
+KOTACERDAS_ROAD_FACTOR = env_float("KOTACERDAS_ROAD_FACTOR", 1.35, minimum=1.0)
+KOTACERDAS_ROUTING_SPEED_KMH = env_float(
+    "KOTACERDAS_ROUTING_SPEED_KMH", 20.0, minimum=1.0
+)
+KOTACERDAS_OSRM_URL = env_str("KOTACERDAS_OSRM_URL", "")
+KOTACERDAS_VALHALLA_URL = env_str("KOTACERDAS_VALHALLA_URL", "")
+KOTACERDAS_ROUTING_TIME_LIMIT_S = env_float(
+    "KOTACERDAS_ROUTING_TIME_LIMIT_S", 10.0, minimum=0.5
+)
+# Container sensors over MQTT: broker address and the topic prefix; a
+# container's readings arrive on <prefix>/<sensor id>.
+KOTACERDAS_MQTT_URL = env_str("KOTACERDAS_MQTT_URL", "mqtt://127.0.0.1:1883")
+KOTACERDAS_MQTT_TOPIC_PREFIX = env_str(
+    "KOTACERDAS_MQTT_TOPIC_PREFIX", "kotacerdas/padang-panjang/containers"
+)
+# A sensor with no reading for this long is flagged silent.
+KOTACERDAS_SENSOR_SILENT_AFTER_S = env_int(
+    "KOTACERDAS_SENSOR_SILENT_AFTER_S", 3 * 3600, minimum=60
+)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {

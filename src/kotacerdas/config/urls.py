@@ -23,4 +23,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("kotacerdas.levy.urls")),
     path("", include("kotacerdas.snap.urls")),
     path("", include("kotacerdas.reconciliation.urls")),
+    path("", include("kotacerdas.waste.urls")),
+    path("waste/banks/", include("kotacerdas.waste.bank.urls")),
+    path("waste/reports/", include("kotacerdas.waste.reports.urls")),
 ]

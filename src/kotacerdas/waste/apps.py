@@ -1,0 +1,26 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WasteConfig(AppConfig):
+    name = "kotacerdas.waste"
+    label = "waste"
+    verbose_name = _("Waste management")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Each area registers its own worker jobs and replay checkers.
+        from kotacerdas.waste import (
+            events,  # noqa: F401  (declares event types)
+            pickups,
+            places,
+            planning,
+            sensors,
+            statistics,
+        )
+
+        places.register()
+        planning.register()
+        pickups.register()
+        sensors.register()
+        statistics.register()

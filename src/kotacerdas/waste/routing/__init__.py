@@ -1,0 +1,1 @@
+"""Vehicle routing behind the app's own interface (see `engine`)."""
