@@ -59,6 +59,7 @@ WASTE_VIEW = (
     "waste.view_pickup",
     "waste.view_sensorreading",
     "waste.view_alert",
+    "wastereports.view_report",
 )
 
 ROLES: tuple[Role, ...] = (
@@ -114,6 +115,7 @@ ROLES: tuple[Role, ...] = (
             "waste.manage_places",
             "waste.plan_routes",
             "waste.review_pickup",
+            "wastereports.handle_report",
         ),
         (
             _("Manage collection points and the fleet"),
@@ -185,7 +187,7 @@ ROLES: tuple[Role, ...] = (
         "citizen",
         _("Citizen"),
         False,
-        ("registry.scan_plate", "wallet.use_wallet"),
+        ("registry.scan_plate", "wallet.use_wallet", "wastereports.file_report"),
         (
             _("Use your wallet and pay bills"),
             _("See pickups and waste bank savings"),

@@ -7,3 +7,6 @@ class CitizenReportsConfig(AppConfig):
     label = "wastereports"
     verbose_name = _("Citizen reports")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kotacerdas.waste.reports import events  # noqa: F401  (declares events)
