@@ -284,6 +284,8 @@ KOTACERDAS_VALHALLA_URL = env_str("KOTACERDAS_VALHALLA_URL", "")
 KOTACERDAS_ROUTING_TIME_LIMIT_S = env_float(
     "KOTACERDAS_ROUTING_TIME_LIMIT_S", 10.0, minimum=0.5
 )
+# Name of the registered routing engine the planner uses (see waste/routing).
+KOTACERDAS_ROUTING_ENGINE = env_str("KOTACERDAS_ROUTING_ENGINE", "pyvrp")
 # Container sensors over MQTT: broker address and the topic prefix; a
 # container's readings arrive on <prefix>/<sensor id>.
 KOTACERDAS_MQTT_URL = env_str("KOTACERDAS_MQTT_URL", "mqtt://127.0.0.1:1883")
