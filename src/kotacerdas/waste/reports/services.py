@@ -155,7 +155,7 @@ def nearby_open_reports(
 # ------------------------------------------------------------------ checks
 
 
-def _coordinate(value: Any, field: str, limit: int) -> tuple[Decimal | None, str]:
+def parse_coordinate(value: Any, limit: int) -> tuple[Decimal | None, str]:
     text = str(value if value is not None else "").strip().replace(",", ".")
     if not text:
         return None, _("Missing. Pick the place on the map or use your location.")
@@ -233,8 +233,8 @@ def clean_report(data: ReportInput) -> _Clean:
                 % {"count": len(description), "limit": DESCRIPTION_MAX_CHARS},
             )
         )
-    lat, lat_error = _coordinate(data.lat, "lat", 90)
-    lng, lng_error = _coordinate(data.lng, "lng", 180)
+    lat, lat_error = parse_coordinate(data.lat, 90)
+    lng, lng_error = parse_coordinate(data.lng, 180)
     if lat_error:
         errors.append(FieldError("lat", lat_error))
     if lng_error:
