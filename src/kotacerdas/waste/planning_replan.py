@@ -1,0 +1,354 @@
+"""Re-planning a route during the day: a stop added, a vehicle broken down.
+
+Done stops and stops marked as not collected stay as they are. Every other
+building or container stop is cancelled and planned again from the last
+finished stop at the current time, either on this plan or, when the vehicle
+broke down, on the nearest other vehicle of the day that can carry it. A stop
+no route can take stays on its plan with no arrival time (not fitted), so none
+is lost.
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kotacerdas.registry.models import Building
+from kotacerdas.waste.models import Container, RoutePlan, RouteStop
+from kotacerdas.waste.planning import (
+    FINISHED,
+    ROUTE_KINDS,
+    UNAVAILABLE,
+    PlanningInvalid,
+    ReplanResult,
+    _journal_plan,
+    _planned_keys,
+    _route_stops,
+    _target_stop,
+    _time_limit,
+)
+from kotacerdas.waste.planning_problem import (
+    Target,
+    building_targets,
+    container_target,
+    local_seconds_now,
+    nearest_index,
+    over_threshold_containers,
+    seconds_of,
+)
+from kotacerdas.waste.planning_solve import SolvedRoute, solve_vehicle_route
+
+logger = logging.getLogger(__name__)
+
+MAX_REASON_LENGTH = 200
+
+
+class PlanChanged(PlanningInvalid):
+    """The plan changed between reading it and writing the re-plan."""
+
+
+@dataclass
+class _Receiver:
+    """A plan that takes stops in this re-plan, as read before solving."""
+
+    plan: RoutePlan
+    finished_ids: frozenset[int]
+    last_finished: RouteStop | None
+    targets: dict[str, Target] = field(default_factory=dict)
+    solved: SolvedRoute | None = None
+
+
+def _stop_target(stop: RouteStop) -> Target:
+    key = f"b:{stop.building_id}" if stop.building_id else f"c:{stop.container_id}"
+    window = None
+    if stop.window_start is not None and stop.window_end is not None:
+        window = (seconds_of(stop.window_start), seconds_of(stop.window_end))
+    return Target(key, stop.lat, stop.lng, stop.demand_kg, stop.service_s, window)
+
+
+def _read(plan: RoutePlan) -> tuple[_Receiver, list[Target]]:
+    """Return the plan's finished state and its open building and container stops."""
+    live = list(plan.stops.exclude(status=RouteStop.Status.CANCELLED))
+    finished = [stop for stop in live if stop.status in FINISHED]
+    open_targets = [
+        _stop_target(stop)
+        for stop in live
+        if stop.kind in ROUTE_KINDS and stop.status == RouteStop.Status.PLANNED
+    ]
+    receiver = _Receiver(
+        plan=plan,
+        finished_ids=frozenset(stop.pk for stop in finished),
+        last_finished=max(finished, key=lambda stop: stop.sequence, default=None),
+    )
+    return receiver, open_targets
+
+
+def _added_targets(
+    plan: RoutePlan, points: Sequence[Building | Container]
+) -> list[Target]:
+    window = (seconds_of(plan.shift_start), seconds_of(plan.shift_end))
+    targets = []
+    for point in points:
+        if isinstance(point, Container):
+            targets.append(container_target(point))
+        elif point.lat is None or point.lng is None:
+            raise PlanningInvalid(
+                "plate_code",
+                _(
+                    "Building %(code)s has no location. Place it on the map in "
+                    "the registry first."
+                )
+                % {"code": point.plate_code},
+            )
+        else:
+            one = Building.objects.filter(pk=point.pk)
+            targets += building_targets(one, plan.date, 1, window)
+    return targets
+
+
+def _check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise PlanningInvalid(
+            "reason", _("Say why the route is re-planned, e.g. a stop was added.")
+        )
+    if len(reason) > MAX_REASON_LENGTH:
+        raise PlanningInvalid(
+            "reason",
+            _("Shorten the reason to at most %(max)s characters.")
+            % {"max": MAX_REASON_LENGTH},
+        )
+    return reason
+
+
+def _receivers(plan: RoutePlan) -> list[_Receiver]:
+    """Return the other live plans of the day whose vehicle can still drive."""
+    others = (
+        RoutePlan.objects.filter(date=plan.date, vehicle__active=True)
+        .exclude(pk=plan.pk)
+        .exclude(status__in=[RoutePlan.Status.CANCELLED, RoutePlan.Status.DONE])
+        .exclude(vehicle__status__in=UNAVAILABLE)
+        .select_related("vehicle__depot")
+        .order_by("pk")
+    )
+    receivers = []
+    for other in others:
+        receiver, open_targets = _read(other)
+        receiver.targets = {target.key: target for target in open_targets}
+        receivers.append(receiver)
+    return receivers
+
+
+def _home_points(receiver: _Receiver) -> list[tuple[Decimal, Decimal]]:
+    depot = receiver.plan.vehicle.depot
+    points = [(depot.lat, depot.lng)]
+    points += [(t.lat, t.lng) for t in receiver.targets.values()]
+    return points
+
+
+def _distribute(
+    targets: Sequence[Target], receivers: Sequence[_Receiver]
+) -> list[Target]:
+    """Give each target to the nearest receiver able to carry it; return the rest."""
+    left = []
+    for target in targets:
+        able = [r for r in receivers if r.plan.vehicle.capacity_kg >= target.demand_kg]
+        index = nearest_index(target, [_home_points(r) for r in able])
+        if index is None:
+            left.append(target)
+        else:
+            able[index].targets.setdefault(target.key, target)
+    return left
+
+
+def _start(receiver: _Receiver) -> tuple[tuple[Decimal, Decimal], int]:
+    """Return where and when the rest of the route starts."""
+    plan = receiver.plan
+    shift_start = seconds_of(plan.shift_start)
+    start_s = shift_start
+    if plan.date == timezone.localdate():
+        start_s = max(shift_start, local_seconds_now())
+    last = receiver.last_finished
+    if last is not None:
+        return (last.lat, last.lng), start_s
+    depot = plan.vehicle.depot
+    return (depot.lat, depot.lng), start_s
+
+
+def _solve(receiver: _Receiver, time_limit_s: float) -> None:
+    plan = receiver.plan
+    start_point, start_s = _start(receiver)
+    # NOTE: the vehicle is taken to start empty; load picked up since its last
+    # unload is not counted, so its first trip may be planned too full.
+    receiver.solved = solve_vehicle_route(
+        plan.vehicle,
+        start_point=start_point,
+        shift=(start_s, max(start_s, seconds_of(plan.shift_end))),
+        targets=list(receiver.targets.values()),
+        time_limit_s=time_limit_s,
+    )
+
+
+def replan(
+    plan: RoutePlan,
+    *,
+    reason: str,
+    added_points: Sequence[Building | Container] = (),
+    vehicle_broken: bool = False,
+    expected_revision: int | None = None,
+    time_limit_s: float | None = None,
+    actor: Any = None,
+) -> ReplanResult:
+    """Re-plan the unfinished stops of `plan`, keeping done and not-collected ones.
+
+    Full containers that no live stop of the day covers are added. When the
+    vehicle broke down, its open stops go to the nearest other vehicle of the
+    day. Raises PlanningInvalid for a bad reason or point, and PlanChanged when
+    the plan's revision is not `expected_revision` or a stop was finished while
+    solving; then nothing is written and the caller may re-plan again.
+    """
+    reason = _check_reason(reason)
+    plan = RoutePlan.objects.select_related("vehicle__depot").get(pk=plan.pk)
+    _check_revision(plan, expected_revision)
+    if plan.status == RoutePlan.Status.CANCELLED:
+        raise PlanningInvalid(
+            "plan", _("This plan was cancelled. Re-plan another vehicle's route.")
+        )
+
+    own, open_targets = _read(plan)
+    extra = _added_targets(plan, added_points)
+    known = {t.key for t in open_targets} | _planned_keys(plan.date)
+    extra = [t for t in extra if t.key not in known]
+    known |= {t.key for t in extra}
+    extra += over_threshold_containers(known)
+
+    if vehicle_broken:
+        receivers = _receivers(plan)
+        left = _distribute([*open_targets, *extra], receivers)
+    else:
+        own.targets = {t.key: t for t in [*open_targets, *extra]}
+        receivers, left = [own], []
+    for receiver in receivers:
+        _solve(receiver, _time_limit(time_limit_s))
+
+    code = "vehicle_broken" if vehicle_broken else "stop_added" if extra else "replan"
+    with transaction.atomic(durable=True):
+        _lock_and_check([own, *receivers], plan.revision)
+        result = ReplanResult()
+        for receiver in receivers:
+            result.unassigned += _write_receiver(receiver, reason, code, actor)
+            result.plans.append(receiver.plan)
+        if vehicle_broken:
+            _write_broken(own, left, reason, actor)
+            result.plans.insert(0, own.plan)
+            result.unassigned += [t.key for t in left]
+    logger.info(
+        "re-planned route %s (%s): %s plans written, %s stops not fitted",
+        plan.pk,
+        code,
+        len(result.plans),
+        len(result.unassigned),
+        extra={"plan_id": plan.pk},
+    )
+    return result
+
+
+def _check_revision(plan: RoutePlan, expected_revision: int | None) -> None:
+    if expected_revision is not None and plan.revision != expected_revision:
+        raise PlanChanged(
+            "revision",
+            _(
+                "The plan changed to revision %(now)s since you opened it. "
+                "Look at it again before re-planning."
+            )
+            % {"now": plan.revision},
+        )
+
+
+def _lock_and_check(receivers: Sequence[_Receiver], revision: int) -> None:
+    """Lock the plans in primary-key order and check that nothing changed."""
+    seen = {r.plan.pk: r for r in receivers}
+    locked = RoutePlan.objects.select_for_update().filter(pk__in=seen).order_by("pk")
+    for current in locked:
+        receiver = seen[current.pk]
+        finished = receiver.plan.stops.filter(status__in=FINISHED).values_list(
+            "pk", flat=True
+        )
+        if current.revision != receiver.plan.revision or (
+            frozenset(finished) != receiver.finished_ids
+        ):
+            raise PlanChanged(
+                "plan",
+                _(
+                    "Route %(plan)s changed while it was being re-planned. "
+                    "Re-plan again."
+                )
+                % {"plan": current.pk},
+            )
+
+
+def _cancel_open_stops(plan: RoutePlan) -> int:
+    """Cancel the plan's unfinished stops except the depot start; return next sequence."""
+    plan.stops.filter(status=RouteStop.Status.PLANNED).exclude(
+        kind=RouteStop.Kind.DEPOT_START
+    ).update(status=RouteStop.Status.CANCELLED)
+    last = plan.stops.aggregate(last=Max("sequence"))["last"] or 0
+    return last + 1
+
+
+def _write_receiver(
+    receiver: _Receiver, reason: str, code: str, actor: Any
+) -> list[str]:
+    plan = receiver.plan
+    solved = receiver.solved
+    assert solved is not None
+    next_sequence = _cancel_open_stops(plan)
+    plan.revision += 1
+    last = receiver.last_finished
+    trip_offset = last.trip - 1 if last is not None else 0
+    unassigned = [solved.targets[key] for key in solved.unassigned]
+    stops = _route_stops(
+        plan,
+        solved,
+        first_sequence=next_sequence,
+        trip_offset=trip_offset,
+        unassigned=unassigned,
+    )
+    RouteStop.objects.bulk_create(stops)
+
+    route = solved.route
+    plan.engine = solved.engine or plan.engine
+    plan.distance_m = route.distance_m if route else 0
+    plan.duration_s = route.duration_s if route else 0
+    plan.trips = max((stop.trip for stop in stops), default=plan.trips)
+    plan.replan_reason = reason
+    if receiver.finished_ids:
+        plan.status = RoutePlan.Status.IN_PROGRESS
+    plan.save()
+    _journal_plan(plan, code, actor)
+    return [target.key for target in unassigned]
+
+
+def _write_broken(
+    own: _Receiver, left: Sequence[Target], reason: str, actor: Any
+) -> None:
+    """Cancel the broken vehicle's plan; stops nobody took stay on it, not fitted."""
+    plan = own.plan
+    next_sequence = _cancel_open_stops(plan)
+    plan.revision += 1
+    trip = own.last_finished.trip if own.last_finished else 1
+    stops = [
+        _target_stop(plan, next_sequence + index, trip, target, None)
+        for index, target in enumerate(left)
+    ]
+    RouteStop.objects.bulk_create(stops)
+    plan.status = RoutePlan.Status.CANCELLED
+    plan.replan_reason = reason
+    plan.save()
+    _journal_plan(plan, "vehicle_broken", actor)

@@ -1,0 +1,123 @@
+"""One vehicle's routing problem: built from targets, solved by the default engine.
+
+The route may start somewhere other than the depot (a re-plan starts at the
+last finished stop) but always ends at the depot. The routing interface has one
+depot location for both ends, so the start is a virtual location: travel from
+it is travel from the start point, and travel to it is travel to the depot.
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from kotacerdas.waste import routing
+from kotacerdas.waste.models import Site, Vehicle
+from kotacerdas.waste.planning_problem import Target, unload_sites
+from kotacerdas.waste.routing import distances
+from kotacerdas.waste.routing.engine import Job, Problem, Route
+from kotacerdas.waste.routing.engine import Vehicle as EngineVehicle
+
+logger = logging.getLogger(__name__)
+
+START = 0  # the virtual start location of every problem built here
+
+
+@dataclass
+class SolvedRoute:
+    """A solved route with its locations mapped back to sites and targets."""
+
+    engine: str
+    route: Route | None
+    targets: dict[str, Target]
+    # Location index of each unload site in the problem.
+    sites_by_location: dict[int, Site]
+    unassigned: list[str] = field(default_factory=list)
+
+
+def _matrices(
+    points: list[tuple[Decimal, Decimal]],
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Return metres and seconds with point 0 the start and point 1 the depot.
+
+    The result drops point 1: row 0 is travel from the start, column 0 is travel
+    to the depot.
+    """
+    metres, seconds = distances.build_matrices(
+        [(float(lat), float(lng)) for lat, lng in points]
+    )
+
+    def fold(matrix: list[list[int]]) -> list[list[int]]:
+        keep = [0, *range(2, len(points))]
+        folded = [[int(matrix[i][j]) for j in keep] for i in keep]
+        for row, i in enumerate(keep):
+            folded[row][0] = 0 if row == 0 else int(matrix[i][1])
+        return folded
+
+    return fold(metres), fold(seconds)
+
+
+def solve_vehicle_route(
+    vehicle: Vehicle,
+    *,
+    start_point: tuple[Decimal, Decimal],
+    shift: tuple[int, int],
+    targets: Sequence[Target],
+    time_limit_s: float,
+) -> SolvedRoute:
+    """Solve one vehicle's route over `targets` within its shift."""
+    sites = unload_sites(vehicle)
+    if not targets:
+        name = routing.default_engine().name
+        return SolvedRoute(engine=name, route=None, targets={}, sites_by_location={})
+    depot = vehicle.depot
+    points = [start_point, (depot.lat, depot.lng)]
+    points += [(site.lat, site.lng) for site in sites]
+    points += [(target.lat, target.lng) for target in targets]
+    distance_m, duration_s = _matrices(points)
+
+    first_site = 1
+    first_job = first_site + len(sites)
+    jobs = [
+        Job(
+            id=target.key,
+            location=first_job + index,
+            demand_kg=target.demand_kg,
+            service_s=target.service_s,
+            window=target.window,
+        )
+        for index, target in enumerate(targets)
+    ]
+    engine_vehicle = EngineVehicle(
+        id=str(vehicle.pk),
+        capacity_kg=vehicle.capacity_kg,
+        depot=START,
+        shift=shift,
+        unload_sites=tuple(range(first_site, first_job)),
+        unload_service_s=max((site.service_minutes * 60 for site in sites), default=0),
+    )
+    problem = Problem(
+        distance_m=distance_m,
+        duration_s=duration_s,
+        jobs=jobs,
+        vehicles=[engine_vehicle],
+    )
+    engine = routing.default_engine()
+    solution = engine.solve(problem, time_limit_s=time_limit_s)
+    logger.info(
+        "solved route of vehicle %s: %s jobs, %s unassigned, feasible %s, %.1f s",
+        vehicle.pk,
+        len(jobs),
+        len(solution.unassigned),
+        solution.feasible,
+        solution.runtime_s,
+        extra={"vehicle_id": vehicle.pk},
+    )
+    route = next((r for r in solution.routes if r.vehicle_id == str(vehicle.pk)), None)
+    return SolvedRoute(
+        engine=solution.engine,
+        route=route,
+        targets={target.key: target for target in targets},
+        sites_by_location={first_site + i: site for i, site in enumerate(sites)},
+        unassigned=list(solution.unassigned),
+    )
