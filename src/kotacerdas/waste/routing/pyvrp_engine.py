@@ -23,6 +23,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pyvrp
@@ -294,8 +295,10 @@ def _build_model(problem: Problem, jobs: list[Job], *, all_optional: bool) -> _M
         clients=clients,
         depots=depots,
         vehicle_types=vehicle_types,
-        distance_matrices=profiles,
-        duration_matrices=[duration] * len(profiles),
+        # PyVRP's stub spells the matrices ndarray[int], which is not a numpy
+        # shape type, so no real array matches it.
+        distance_matrices=cast(list[Any], profiles),
+        duration_matrices=cast(list[Any], [duration] * len(profiles)),
     )
     return _Model(
         data=data,
