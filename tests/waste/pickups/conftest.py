@@ -13,10 +13,7 @@ from django.utils import timezone, translation
 from kotacerdas.city.models import Area
 from kotacerdas.journal.models import Entry
 from kotacerdas.levy.services import ensure_tariffs
-from kotacerdas.registry.codes import new_plate_code
-from kotacerdas.registry.levy import plate_prefix
 from kotacerdas.registry.models import Building, Household
-from kotacerdas.registry.plates import plate_url, sign_plate
 from kotacerdas.registry.services import (
     BuildingInput,
     MemberInput,
@@ -26,20 +23,36 @@ from kotacerdas.registry.services import (
 )
 from kotacerdas.wallet import services as wallet
 from kotacerdas.wallet.models import AccountKind
+from kotacerdas.waste.container_plates import container_plate_url
 from kotacerdas.waste.models import (
     Container,
     Crew,
     RoutePlan,
     RouteStop,
-    Schedule,
     Site,
     Vehicle,
 )
 from kotacerdas.waste.pickups import PickupInput
+from kotacerdas.waste.places import (
+    ContainerInput,
+    SiteInput,
+    VehicleInput,
+    save_container,
+    save_site,
+    save_vehicle,
+)
+from kotacerdas.waste.places_crews import (
+    CrewInput,
+    ScheduleInput,
+    save_crew,
+    save_schedule,
+)
 
 PASAR_USANG = "13.74.02.1002"
 HOUSE_LAT = Decimal("-0.465100")
 HOUSE_LNG = Decimal("100.400200")
+# About 600 m north of the houses: 0.0054 degrees of latitude.
+FAR_LAT = "-0.459700"
 
 _serials = itertools.count(1)
 
@@ -117,54 +130,63 @@ def pasar_usang(city) -> Area:
     return Area.objects.get(code=PASAR_USANG)
 
 
-def make_container(site: Site, kelurahan: Area) -> Container:
-    code = new_plate_code(plate_prefix(), "C")
-    signature = sign_plate(code)
-    return Container.objects.create(
-        site=site,
-        plate_code=code,
-        plate_key_id=signature.key_id,
-        plate_signature=signature.signature,
-        name="TPS Pasar Usang bin 1",
-        kelurahan=kelurahan,
-        lat=Decimal("-0.466000"),
-        lng=Decimal("100.401000"),
-        volume_m3=Decimal("1.10"),
-        max_load_kg=400,
+def make_container(site: Site) -> Container:
+    container = save_container(
+        ContainerInput(
+            site_id=site.pk,
+            name="TPS Pasar Usang bin 1",
+            volume_m3="1.10",
+            max_load_kg=400,
+        )
+    )
+    # A sensor reading of two hours ago, before the collector empties it.
+    Container.objects.filter(pk=container.pk).update(
         fill_level=Decimal("0.900"),
         fill_observed_at=timezone.now() - timedelta(hours=2),
     )
+    container.refresh_from_db()
+    return container
 
 
 def container_text(container: Container) -> str:
-    return plate_url(
-        container.plate_code, container.plate_key_id, container.plate_signature
-    ).replace("http://localhost:8000", "http://testserver")
+    url = container_plate_url(container)
+    return "http://testserver" + url[url.index("/p/") :]
 
 
 @pytest.fixture
 def route(personas, pasar_usang) -> Route:
-    """Today's plan of the collector's crew: depot, three houses, a container, TPS."""
-    depot = Site.objects.create(
-        code="depot-1", name="Depot", kind=Site.Kind.DEPOT, lat="-0.46", lng="100.40"
+    """Today's plan of the collector's crew: depot, three houses, a container, TPS.
+
+    Places go through the places services, so `ledger verify` finds their
+    events; the plan and stops are written directly, as the planner would.
+    """
+    depot = save_site(
+        SiteInput(code="depot-1", name="Depot", kind="depot", lat="-0.46", lng="100.40")
     )
-    tps = Site.objects.create(
-        code="tps-pasar-usang",
-        name="TPS Pasar Usang",
-        kind=Site.Kind.TPS,
-        kelurahan=pasar_usang,
-        lat="-0.4665",
-        lng="100.4015",
+    tps = save_site(
+        SiteInput(
+            code="tps-pasar-usang",
+            name="TPS Pasar Usang",
+            kind="tps",
+            kelurahan_code=PASAR_USANG,
+            lat=str(pasar_usang.centroid_lat),
+            lng=str(pasar_usang.centroid_lng),
+        )
     )
-    vehicle = Vehicle.objects.create(
-        plate_number="BA 1234 XY",
-        kind=Vehicle.Kind.MOTOR_CART,
-        capacity_kg=800,
-        capacity_m3="2.00",
-        depot=depot,
+    vehicle = save_vehicle(
+        VehicleInput(
+            plate_number="BA 1234 XY",
+            kind=Vehicle.Kind.MOTOR_CART,
+            capacity_kg=800,
+            capacity_m3="2.00",
+            depot_id=depot.pk,
+        )
     )
-    crew = Crew.objects.create(name="Crew A", vehicle=vehicle)
-    crew.members.add(personas["collector"])
+    crew = save_crew(
+        CrewInput(
+            name="Crew A", vehicle_id=vehicle.pk, member_ids=[personas["collector"].pk]
+        )
+    )
     plan = RoutePlan.objects.create(
         date=timezone.localdate(),
         vehicle=vehicle,
@@ -174,7 +196,7 @@ def route(personas, pasar_usang) -> Route:
         engine="test",
     )
     houses = [add_house(f"Jl. Sutan Syahrir No. {number}") for number in (12, 14, 16)]
-    container = make_container(tps, pasar_usang)
+    container = make_container(tps)
     stops = [
         RouteStop.objects.create(
             plan=plan,
@@ -224,13 +246,15 @@ def credit_ready(route, pasar_usang):
     head = household.members.get(relation="head")
     account = wallet.open_account(AccountKind.CITIZEN, member=head)
     ensure_tariffs()
-    Schedule.objects.create(
-        kelurahan=pasar_usang,
-        weekdays="135",
-        shift_start=time(6, 0),
-        shift_end=time(12, 0),
-        crew=route.crew,
-        valid_from=timezone.localdate().replace(day=1) - timedelta(days=40),
+    save_schedule(
+        ScheduleInput(
+            kelurahan_code=PASAR_USANG,
+            weekdays="135",
+            shift_start="06:00",
+            shift_end="12:00",
+            crew_id=route.crew.pk,
+            valid_from=timezone.localdate().replace(day=1) - timedelta(days=40),
+        )
     )
     payer = wallet.open_account(AccountKind.CITIZEN, label="payer")
     wallet.top_up(payer.number, 500_000, transfer_id="fund-payer", channel="counter")

@@ -20,12 +20,9 @@ from kotacerdas.waste.pickups import (
     record_pickup,
 )
 
-from .conftest import container_text, payloads, pickup_input, signed_text
+from .conftest import FAR_LAT, container_text, payloads, pickup_input, signed_text
 
 pytestmark = pytest.mark.django_db
-
-# About 600 m north of the house: 0.0054 degrees of latitude.
-FAR_LAT = "-0.459700"
 
 
 def fields_of(error: PickupInvalid) -> list[str]:
