@@ -137,7 +137,7 @@ ROLES: tuple[Role, ...] = (
         "waste_bank_teller",
         _("Waste bank teller"),
         False,
-        ("city.view_area", "wallet.use_wallet"),
+        ("city.view_area", "wallet.use_wallet", "wastebank.operate_waste_bank"),
         (
             _("Weigh deposits by category"),
             _("Credit members' wallets"),
