@@ -10,7 +10,11 @@ import sys
 from django.core.management import execute_from_command_line
 
 # Django command names are module names, which cannot contain a dash.
-ALIASES = {"bank-sim": "bank_sim"}
+ALIASES = {
+    "bank-sim": "bank_sim",
+    "sensor-sim": "sensor_sim",
+    "sensor-intake": "sensor_intake",
+}
 
 
 def main() -> None:

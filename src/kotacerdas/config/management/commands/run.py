@@ -118,6 +118,9 @@ class Command(BaseCommand):
         processes = {**self.start_chain(options), **self.start_witnesses(options)}
         processes["web"] = subprocess.Popen(web)
         processes["worker"] = subprocess.Popen(worker)
+        from kotacerdas.waste.sensors_mqtt import sensor_processes
+
+        processes.update(sensor_processes())
         for name, process in processes.items():
             logger.info("started %s process %s", name, process.pid)
         return processes
