@@ -209,16 +209,18 @@ def build_demo_registry(
 
 
 def build_demo_activity(seed: int = DEFAULT_SEED) -> list[str]:
-    """Add what the city does with its registry: wallets, payments and levies.
+    """Add what the city does with its registry: wallets, levies, waste services.
 
     Returns one summary line per part. Runs after `build_demo_registry`.
     """
     from kotacerdas.demo.levies import build_demo_levies
     from kotacerdas.demo.wallets import build_demo_wallets
+    from kotacerdas.demo.waste import build as build_demo_waste
     from kotacerdas.snap.simulator import register_demo_partner
 
     lines = [build_demo_wallets(seed).result_line()]
     lines.append(build_demo_levies(seed).result_line())
+    lines.append(build_demo_waste(seed).result_line())
     partner, _created = register_demo_partner()
     lines.append(
         f"Registered the simulated bank {partner.partner_id} for SNAP top-ups."

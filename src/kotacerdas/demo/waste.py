@@ -1,0 +1,332 @@
+"""The demo city's waste system: sites, containers, fleet, crews and schedules.
+
+Runs after the demo registry and is added once: a database that already has
+waste sites is left as it is. Everything is written through the places
+services, so every row is journalled. Points are drawn inside each
+kelurahan's boundary with the demo's seeded random generator, so one seed
+always gives the same places. Plate codes are random, like building plates.
+
+What is real: TPA Sungai Andok in Kecamatan Padang Panjang Barat and the
+seven bank sampah and their kelurahan, as local news reported them. Site
+names other than those, vehicle plates and crew names are invented, and
+the TPA's point is drawn inside Kampung Manggis, a guess at its location.
+"""
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+
+from kotacerdas.accounts.models import User
+from kotacerdas.accounts.services import create_user
+from kotacerdas.city.models import Area
+from kotacerdas.demo.places import Boundary, Point
+from kotacerdas.registry.levy import plate_prefix
+from kotacerdas.waste import places, places_crews
+from kotacerdas.waste.models import Site, Vehicle
+
+logger = logging.getLogger(__name__)
+
+MARKET_KELURAHAN = ("Pasar Baru", "Pasar Usang")
+TPA_KELURAHAN = "Kampung Manggis"
+DEPOT_KELURAHAN = "Silaing Bawah"
+TPS3R_KELURAHAN = ("Silaing Bawah", "Koto Panjang", "Ngalau")
+# (bank sampah, kelurahan); Sarunai is the city's main bank (bank sampah induk).
+WASTE_BANKS = (
+    ("Sarunai", "Ekor Lubuk"),
+    ("Karabu", "Ganting"),
+    ("Teratai", "Silaing Atas"),
+    ("Kalikih Kuniang", "Koto Panjang"),
+    ("Sakinah", "Guguk Malintang"),
+    ("Sungai Andok", "Tanah Hitam"),
+    ("Anggrek Bulan", "Pasar Usang"),
+)
+# Vehicle type: (how many, capacity kg, capacity m³, collectors per crew).
+# Capacities are typical of these vehicle types, not a survey of the city's fleet.
+FLEET: dict[str, tuple[int, int, str, int]] = {
+    Vehicle.Kind.ARM_ROLL: (2, 4000, "6", 2),
+    Vehicle.Kind.DUMP_TRUCK: (4, 6000, "8", 3),
+    Vehicle.Kind.PICKUP: (2, 1000, "2.5", 2),
+    Vehicle.Kind.MOTOR_CART: (10, 300, "1.5", 1),
+}
+# The demo user `collector` works on the first arm-roll crew, which empties
+# the market TPS containers every day, so the collector page always has a route.
+DEMO_COLLECTOR = "collector"
+EVERY_DAY = "1234567"
+SCHEDULES_START_DAYS_AGO = 28
+
+
+@dataclass
+class WasteSummary:
+    """Counts of what the demo waste build wrote."""
+
+    sites: int = 0
+    containers: int = 0
+    vehicles: int = 0
+    crews: int = 0
+    schedules: int = 0
+    skipped: bool = False
+
+    def result_line(self) -> str:
+        if self.skipped:
+            return "Waste sites already exist; the demo waste system was left as it is."
+        return (
+            f"Added {self.sites} waste sites, {self.containers} containers, "
+            f"{self.vehicles} vehicles, {self.crews} crews and "
+            f"{self.schedules} collection schedules."
+        )
+
+
+def build(seed: int) -> WasteSummary:
+    """Add the demo waste system to a city that has none; return the counts."""
+    if Site.objects.exists():
+        logger.info("demo waste skipped: waste sites already exist")
+        return WasteSummary(skipped=True)
+    rng = random.Random(f"{seed}:waste")  # noqa: S311  (demo data, not secrets)
+    areas = {
+        area.name: area
+        for area in Area.objects.filter(level=Area.Level.KELURAHAN).order_by("code")
+    }
+    collectors = _collector_users(
+        sum(count * crew for count, _kg, _m3, crew in FLEET.values())
+    )
+    summary = WasteSummary()
+    with transaction.atomic(durable=True):
+        builder = _Builder(rng, areas, summary)
+        builder.sites()
+        builder.fleet()
+        builder.crews(collectors)
+        builder.schedules()
+    logger.info(
+        "built demo waste: %s sites, %s containers, %s vehicles, %s schedules",
+        summary.sites,
+        summary.containers,
+        summary.vehicles,
+        summary.schedules,
+    )
+    return summary
+
+
+def _collector_users(count: int) -> list[User]:
+    """Return `count` collector users: the demo `collector` first, then collector-NN.
+
+    Hashing a password costs a fraction of a second, so all new accounts
+    share one hash of the demo password (they share the password anyway).
+    """
+    users = list(User.objects.filter(username=DEMO_COLLECTOR))
+    if not users:
+        users.append(
+            create_user(
+                DEMO_COLLECTOR, settings.KOTACERDAS_DEMO_PASSWORD, ["collector"]
+            )
+        )
+    shared_hash = make_password(settings.KOTACERDAS_DEMO_PASSWORD)
+    for number in range(1, count):
+        username = f"collector-{number:02d}"
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = create_user(username, None, ["collector"])
+            User.objects.filter(pk=user.pk).update(password=shared_hash)
+        users.append(user)
+    return users
+
+
+class _Builder:
+    def __init__(
+        self, rng: random.Random, areas: dict[str, Area], summary: WasteSummary
+    ) -> None:
+        self.rng = rng
+        self.areas = areas
+        self.summary = summary
+        self.boundaries = {
+            name: Boundary(area.boundary)
+            for name, area in areas.items()
+            if area.boundary
+        }
+        self.prefix = plate_prefix().lower()
+        self.depot: Site | None = None
+        self.vehicles: dict[str, list[Vehicle]] = {}
+        self.crews_by_kind: dict[str, list[places_crews.Crew]] = {}
+        self.tps_count = 0
+
+    def _point(self, kelurahan: str) -> Point:
+        return self.boundaries[kelurahan].random_point(self.rng)
+
+    def _site(
+        self,
+        code: str,
+        name: str,
+        kind: str,
+        kelurahan: str,
+        *,
+        city_wide: bool = False,
+        service_minutes: int = 15,
+        opens_at: str | None = None,
+        closes_at: str | None = None,
+    ) -> Site:
+        point = self._point(kelurahan)
+        site = places.save_site(
+            places.SiteInput(
+                code=code,
+                name=name,
+                kind=kind,
+                lat=point.lat,
+                lng=point.lng,
+                kelurahan_code="" if city_wide else self.areas[kelurahan].code,
+                service_minutes=service_minutes,
+                opens_at=opens_at,
+                closes_at=closes_at,
+            )
+        )
+        self.summary.sites += 1
+        return site
+
+    def sites(self) -> None:
+        self._site(
+            "tpa-sungai-andok", "TPA Sungai Andok", Site.Kind.TPA, TPA_KELURAHAN,
+            city_wide=True, service_minutes=20, opens_at="06:00", closes_at="18:00",
+        )  # fmt: skip
+        self.depot = self._site(
+            "depot-dlh", "Depot DLH Padang Panjang", Site.Kind.DEPOT, DEPOT_KELURAHAN,
+            city_wide=True, service_minutes=10,
+        )  # fmt: skip
+        for index, kelurahan in enumerate(TPS3R_KELURAHAN, start=1):
+            self._site(
+                f"tps3r-{index}", f"TPS 3R {kelurahan}", Site.Kind.TPS3R, kelurahan,
+                service_minutes=20,
+            )  # fmt: skip
+        for name, kelurahan in WASTE_BANKS:
+            # Sarunai opens on Saturdays from 08:00 to 14:00.
+            hours = ("08:00", "14:00") if name == "Sarunai" else (None, None)
+            self._site(
+                f"bank-sampah-{name.lower().replace(' ', '-')}", f"Bank Sampah {name}",
+                Site.Kind.WASTE_BANK, kelurahan, opens_at=hours[0], closes_at=hours[1],
+            )  # fmt: skip
+        for kelurahan in self.areas:
+            market = kelurahan in MARKET_KELURAHAN
+            for number in range(1, (4 if market else self.rng.randint(1, 2)) + 1):
+                self._tps(kelurahan, number, market)
+
+    def _tps(self, kelurahan: str, number: int, market: bool) -> None:
+        self.tps_count += 1
+        slug = kelurahan.lower().replace(" ", "-")
+        site = self._site(
+            f"tps-{slug}-{number}",
+            f"TPS {kelurahan} {number}",
+            Site.Kind.TPS,
+            kelurahan,
+        )
+        for bin_number in range(1, (3 if market else self.rng.randint(1, 2)) + 1):
+            # Market TPS have arm-roll boxes; elsewhere smaller masonry or steel bins.
+            volume, load = (
+                ("6", 2500) if market else (self.rng.choice(("1", "1.5", "2")), 600)
+            )
+            places.save_container(
+                places.ContainerInput(
+                    site_id=site.pk,
+                    name=f"{site.name} / {bin_number}",
+                    volume_m3=volume,
+                    max_load_kg=load,
+                    sensor_id=f"{self.prefix}-tps-{self.tps_count}-{bin_number}",
+                )
+            )
+            self.summary.containers += 1
+
+    def fleet(self) -> None:
+        assert self.depot is not None
+        number = 8100
+        for kind, (count, capacity_kg, capacity_m3, _crew) in FLEET.items():
+            for _ in range(count):
+                number += self.rng.randint(1, 40)
+                vehicle = places.save_vehicle(
+                    places.VehicleInput(
+                        plate_number=f"BA {number} P{self.rng.choice('ABCDEFGH')}",
+                        kind=kind,
+                        capacity_kg=capacity_kg,
+                        capacity_m3=capacity_m3,
+                        depot_id=self.depot.pk,
+                    )
+                )
+                self.vehicles.setdefault(kind, []).append(vehicle)
+                self.summary.vehicles += 1
+
+    def crews(self, collectors: list[User]) -> None:
+        pool = iter(collectors)
+        labels: dict[str, str] = {
+            Vehicle.Kind.ARM_ROLL: "Arm-roll",
+            Vehicle.Kind.DUMP_TRUCK: "Truk",
+            Vehicle.Kind.PICKUP: "Pick-up",
+            Vehicle.Kind.MOTOR_CART: "Motor",
+        }
+        for kind, vehicles in self.vehicles.items():
+            size = FLEET[kind][3]
+            for index, vehicle in enumerate(vehicles, start=1):
+                members = [next(pool).pk for _ in range(size)]
+                crew = places_crews.save_crew(
+                    places_crews.CrewInput(
+                        name=f"Tim {labels[kind]} {index}",
+                        vehicle_id=vehicle.pk,
+                        member_ids=members,
+                    )
+                )
+                self.crews_by_kind.setdefault(kind, []).append(crew)
+                self.summary.crews += 1
+
+    def _schedule(
+        self,
+        crew: places_crews.Crew,
+        kelurahan: str,
+        service: str,
+        weekdays: str,
+        start: int,
+        hours: int,
+    ) -> None:
+        places_crews.save_schedule(
+            places_crews.ScheduleInput(
+                kelurahan_code=self.areas[kelurahan].code,
+                weekdays=weekdays,
+                shift_start=time(start),
+                shift_end=time(start + hours),
+                crew_id=crew.pk,
+                service=service,
+                valid_from=date.today() - timedelta(days=SCHEDULES_START_DAYS_AGO),
+            )
+        )
+        self.summary.schedules += 1
+
+    def schedules(self) -> None:
+        """Door to door three days a week everywhere; market containers daily.
+
+        Motor carts and pick-ups serve two kelurahan each, one on Monday,
+        Wednesday and Friday and one on Tuesday, Thursday and Saturday. Dump
+        trucks empty the other TPS three days a week in three-hour shifts.
+        """
+        door_to_door = (
+            self.crews_by_kind[Vehicle.Kind.MOTOR_CART]
+            + self.crews_by_kind[Vehicle.Kind.PICKUP]
+        )
+        for index, kelurahan in enumerate(self.areas):
+            crew = door_to_door[index % len(door_to_door)]
+            weekdays = "135" if index < len(door_to_door) else "246"
+            self._schedule(crew, kelurahan, "door_to_door", weekdays, 6, 5)
+        for crew, kelurahan in zip(
+            self.crews_by_kind[Vehicle.Kind.ARM_ROLL], MARKET_KELURAHAN, strict=True
+        ):
+            self._schedule(crew, kelurahan, "containers", EVERY_DAY, 5, 3)
+        trucks = self.crews_by_kind[Vehicle.Kind.DUMP_TRUCK]
+        others = [name for name in self.areas if name not in MARKET_KELURAHAN]
+        for index, kelurahan in enumerate(others):
+            turn = index // len(trucks)
+            weekdays = "135" if turn % 2 == 0 else "246"
+            self._schedule(
+                trucks[index % len(trucks)],
+                kelurahan,
+                "containers",
+                weekdays,
+                7 + 3 * (turn // 2),
+                3,
+            )
