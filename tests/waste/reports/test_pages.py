@@ -2,11 +2,12 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from tests.waste.reports.conftest import PASAR_USANG_POINT, png_photo, report_input
 
 from kotacerdas.accounts.services import create_user
 from kotacerdas.waste.reports import services
 from kotacerdas.waste.reports.models import Report, Status
+
+from .conftest import PASAR_USANG_POINT, png_photo, report_input
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.waste.reports.conftest import PASAR_USANG_POINT, png_photo, report_input
 
 from kotacerdas.journal.models import Entry
 from kotacerdas.waste.reports import services
 from kotacerdas.waste.reports.models import Report, ReportUpdate, Status
+
+from .conftest import PASAR_USANG_POINT, png_photo, report_input
 
 pytestmark = pytest.mark.django_db
 
