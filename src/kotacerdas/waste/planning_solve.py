@@ -15,7 +15,7 @@ from kotacerdas.waste import routing
 from kotacerdas.waste.models import Site, Vehicle
 from kotacerdas.waste.planning_problem import Target, unload_sites
 from kotacerdas.waste.routing import distances
-from kotacerdas.waste.routing.engine import Job, Problem, Route
+from kotacerdas.waste.routing.engine import Job, Problem, Route, Visit
 from kotacerdas.waste.routing.engine import Vehicle as EngineVehicle
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,35 @@ def _matrices(
         return folded
 
     return fold(metres), fold(seconds)
+
+
+def _unload_before_depot(
+    route: Route, problem: Problem, vehicle: EngineVehicle
+) -> None:
+    """Add a last unload when the route would drive back to the depot loaded.
+
+    The engine unloads only when the vehicle is full, but a truck may not park
+    loaded overnight, so the last trip ends at the unload site that adds the
+    least time on the way back to the depot.
+    """
+    if not route.visits or route.visits[-1].kind != "job" or not vehicle.unload_sites:
+        return
+    last = route.visits[-1]
+    job = next(job for job in problem.jobs if job.id == last.ref)
+    seconds = problem.duration_s
+    metres = problem.distance_m
+    site = min(
+        vehicle.unload_sites,
+        key=lambda s: seconds[last.location][s] + seconds[s][START],
+    )
+    start_s = max(last.arrival_s, job.window[0] if job.window else 0)
+    arrival_s = start_s + job.service_s + seconds[last.location][site]
+    route.visits.append(Visit("unload", str(site), site, arrival_s, last.trip))
+    route.end_s = arrival_s + vehicle.unload_service_s + seconds[site][START]
+    route.duration_s = route.end_s - route.start_s
+    route.distance_m += (
+        metres[last.location][site] + metres[site][START] - metres[last.location][START]
+    )
 
 
 def solve_vehicle_route(
@@ -114,6 +143,8 @@ def solve_vehicle_route(
         extra={"vehicle_id": vehicle.pk},
     )
     route = next((r for r in solution.routes if r.vehicle_id == str(vehicle.pk)), None)
+    if route is not None:
+        _unload_before_depot(route, problem, engine_vehicle)
     return SolvedRoute(
         engine=solution.engine,
         route=route,

@@ -1,0 +1,144 @@
+"""Route pages: who may see and plan, the re-plan form, the PDF sheet."""
+
+import pypdfium2
+import pytest
+from tests.waste.planning.conftest import (
+    PLAN_DAY,
+    ROUTE_TIME_LIMIT_S,
+    make_buildings,
+    schedule,
+)
+
+from kotacerdas.waste.models import RoutePlan, RouteStop
+from kotacerdas.waste.planning import plan_day
+
+pytestmark = pytest.mark.django_db
+
+PLANNERS = {"waste_operator"}
+READERS = {"waste_operator", "admin", "auditor", "command_center"}
+
+
+@pytest.fixture
+def planned(waste_city, settings):
+    settings.KOTACERDAS_ROUTING_TIME_LIMIT_S = ROUTE_TIME_LIMIT_S
+    make_buildings(waste_city.kelurahan, 4)
+    schedule(waste_city.crew, waste_city.kelurahan)
+    return plan_day(PLAN_DAY, time_limit_s=ROUTE_TIME_LIMIT_S)[0]
+
+
+def role_names(personas) -> list[str]:
+    return sorted(personas)
+
+
+def test_route_list_permissions(planned, personas, signed_in):
+    for persona in role_names(personas):
+        user = personas[persona]
+        response = signed_in(persona).get(f"/waste/routes/?date={PLAN_DAY}")
+        expected = 200 if user.has_perm("waste.view_waste") else 403
+        assert response.status_code == expected, persona
+
+
+def test_citizen_and_collector_cannot_plan(planned, signed_in):
+    for persona in ("citizen", "collector", "outsider"):
+        client = signed_in(persona)
+        assert client.get(f"/waste/routes/{planned.pk}/").status_code == 403
+        plan = client.post("/waste/routes/plan/", {"date": str(PLAN_DAY)})
+        assert plan.status_code == 403, persona
+        replan = client.post(
+            f"/waste/routes/{planned.pk}/replan/", {"reason": "Traffic"}
+        )
+        assert replan.status_code == 403, persona
+    assert RoutePlan.objects.get(pk=planned.pk).revision == 1
+
+
+def test_crew_member_reads_own_route(planned, waste_city, personas, signed_in):
+    waste_city.crew.members.add(personas["collector"])
+
+    response = signed_in("collector").get(f"/waste/routes/{planned.pk}/")
+
+    assert response.status_code == 200
+    assert b"data-route-map" in response.content
+    sheet = signed_in("collector").get(f"/waste/routes/{planned.pk}/sheet.pdf")
+    assert sheet.status_code == 200
+
+
+def test_route_list_shows_progress(planned, signed_in):
+    stop = planned.stops.filter(kind=RouteStop.Kind.BUILDING).first()
+    stop.status = RouteStop.Status.DONE
+    stop.save()
+
+    response = signed_in("waste_operator").get(f"/waste/routes/?date={PLAN_DAY}")
+
+    text = response.content.decode()
+    assert f'data-plan="{planned.pk}"' in text
+    assert "<td data-progress>1/4</td>" in text
+
+
+def test_plan_day_button_plans(waste_city, signed_in, settings):
+    settings.KOTACERDAS_ROUTING_TIME_LIMIT_S = ROUTE_TIME_LIMIT_S
+    make_buildings(waste_city.kelurahan, 2)
+    schedule(waste_city.crew, waste_city.kelurahan)
+
+    response = signed_in("waste_operator").post(
+        "/waste/routes/plan/", {"date": str(PLAN_DAY)}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/waste/routes/?date={PLAN_DAY}"
+    assert RoutePlan.objects.filter(date=PLAN_DAY).count() == 1
+
+
+def test_replan_form_adds_plate(planned, waste_city, signed_in):
+    extra = make_buildings(waste_city.kelurahan, 1, rw=7)[0]
+    client = signed_in("waste_operator")
+
+    response = client.post(
+        f"/waste/routes/{planned.pk}/replan/",
+        {"reason": "Called in", "plate_code": extra.plate_code, "revision": "1"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    plan = RoutePlan.objects.get(pk=planned.pk)
+    assert plan.revision == 2
+    live = plan.stops.exclude(status=RouteStop.Status.CANCELLED)
+    assert live.filter(building=extra).exists()
+
+
+def test_replan_form_unknown_plate(planned, signed_in):
+    response = signed_in("waste_operator").post(
+        f"/waste/routes/{planned.pk}/replan/",
+        {"reason": "Called in", "plate_code": "nonsense"},
+        follow=True,
+    )
+
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("PPJ-B-7F3K9Q-C" in m for m in messages), messages
+    assert RoutePlan.objects.get(pk=planned.pk).revision == 1
+
+
+def test_replan_form_stale_revision(planned, signed_in):
+    response = signed_in("waste_operator").post(
+        f"/waste/routes/{planned.pk}/replan/",
+        {"reason": "Traffic", "revision": "7"},
+        follow=True,
+    )
+
+    messages = [str(m) for m in response.context["messages"]]
+    assert len(messages) == 1
+    assert "revisi 1" in messages[0] or "revision 1" in messages[0]
+    assert RoutePlan.objects.get(pk=planned.pk).revision == 1
+
+
+def test_route_sheet_pdf_lists_stops(planned, signed_in):
+    response = signed_in("waste_operator").get(f"/waste/routes/{planned.pk}/sheet.pdf")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    document = pypdfium2.PdfDocument(response.content)
+    text = "".join(page.get_textpage().get_text_range() for page in document)
+    assert "Stops: 4." in text
+    for stop in planned.stops.filter(kind=RouteStop.Kind.BUILDING):
+        assert stop.building.plate_code in text
+        assert stop.building.street_address in text
+    assert "TPA-1" in text, "the last trip unloads at the TPA"
