@@ -119,13 +119,20 @@ def _tonnage_tables(rows: list[statistics.TonnageRow]) -> dict[str, Any]:
     }
 
 
+def _bad_request(form: StatisticsForm) -> HttpResponse:
+    errors = "; ".join(
+        " ".join(str(message) for message in messages)
+        for messages in form.errors.values()
+    )
+    return HttpResponse(errors, status=400, content_type="text/plain")
+
+
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def sipsn_export(request: HttpRequest) -> HttpResponse:
     form = StatisticsForm(request.GET)
     if not form.is_valid():
-        errors = "; ".join(" ".join(e) for e in form.errors.values())
-        return HttpResponse(errors, status=400, content_type="text/plain")
+        return _bad_request(form)
     year, month = _month_or_last(form)
     response = HttpResponse(statistics.sipsn_workbook(year, month), XLSX_TYPE)
     name = f"sipsn-{year:04d}-{month:02d}.xlsx"
@@ -138,8 +145,7 @@ def sipsn_export(request: HttpRequest) -> HttpResponse:
 def tonnage_csv(request: HttpRequest) -> HttpResponse:
     form = StatisticsForm(request.GET)
     if not form.is_valid():
-        errors = "; ".join(" ".join(e) for e in form.errors.values())
-        return HttpResponse(errors, status=400, content_type="text/plain")
+        return _bad_request(form)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"tonnage-{start.isoformat()}-{end.isoformat()}.csv"

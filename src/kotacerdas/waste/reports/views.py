@@ -55,7 +55,8 @@ def _visible_report(request: HttpRequest, report_id: int) -> tuple[Report, bool]
     user = request.user
     if user.has_perm(VIEW) or report.reporter_id == user.pk:
         return report, True
-    if user.has_perm(FILE) and report.followers.filter(pk=user.pk).exists():
+    following = user.pk is not None and report.followers.filter(pk=user.pk).exists()
+    if user.has_perm(FILE) and following:
         return report, False
     raise Http404
 
@@ -241,7 +242,8 @@ def update(request: HttpRequest, report_id: int) -> HttpResponse:
             messages.success(request, _("Report updated."))
     else:
         for field, errors in form.errors.items():
-            messages.error(request, f"{_field_label(field)}: {' '.join(errors)}")
+            text = " ".join(str(error) for error in errors)
+            messages.error(request, f"{_field_label(field)}: {text}")
     return redirect("wastereports:detail", report_id=report.pk)
 
 
