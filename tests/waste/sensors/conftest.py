@@ -66,7 +66,9 @@ def gateway(city):
     """A service user that may send sensor data, and its API token."""
     user = create_user("sensor-gateway", None, [])
     user.user_permissions.add(
-        Permission.objects.get(content_type__app_label="waste", codename="send_sensor_data")
+        Permission.objects.get(
+            content_type__app_label="waste", codename="send_sensor_data"
+        )
     )
     return create_api_token(user, "container sensor gateway")
 

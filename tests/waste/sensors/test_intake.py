@@ -79,7 +79,9 @@ def test_threshold_crossing_opens_alert(container):
     now = timezone.now()
     sensors.ingest(SENSOR_ID, reading(0.7, now - timedelta(minutes=30)), "mqtt")
 
-    result = sensors.ingest(SENSOR_ID, reading(0.86, now - timedelta(minutes=1)), "mqtt")
+    result = sensors.ingest(
+        SENSOR_ID, reading(0.86, now - timedelta(minutes=1)), "mqtt"
+    )
 
     alerts = open_alerts(Alert.Kind.FILL_THRESHOLD)
     events = crossing_events()
@@ -95,7 +97,9 @@ def test_staying_above_opens_no_second_alert(container):
     now = timezone.now()
     sensors.ingest(SENSOR_ID, reading(0.85, now - timedelta(minutes=30)), "mqtt")
 
-    result = sensors.ingest(SENSOR_ID, reading(0.93, now - timedelta(minutes=1)), "mqtt")
+    result = sensors.ingest(
+        SENSOR_ID, reading(0.93, now - timedelta(minutes=1)), "mqtt"
+    )
 
     alerts = open_alerts(Alert.Kind.FILL_THRESHOLD)
     assert result.alert is None
@@ -108,7 +112,9 @@ def test_noise_below_threshold_keeps_alert(container):
     now = timezone.now()
     sensors.ingest(SENSOR_ID, reading(0.82, now - timedelta(minutes=30)), "mqtt")
 
-    result = sensors.ingest(SENSOR_ID, reading(0.78, now - timedelta(minutes=1)), "mqtt")
+    result = sensors.ingest(
+        SENSOR_ID, reading(0.78, now - timedelta(minutes=1)), "mqtt"
+    )
 
     assert result.alert is None
     assert len(open_alerts(Alert.Kind.FILL_THRESHOLD)) == 1
@@ -118,7 +124,9 @@ def test_emptied_container_clears_alert(container):
     now = timezone.now()
     sensors.ingest(SENSOR_ID, reading(0.9, now - timedelta(hours=2)), "mqtt")
 
-    result = sensors.ingest(SENSOR_ID, reading(0.05, now - timedelta(minutes=1)), "mqtt")
+    result = sensors.ingest(
+        SENSOR_ID, reading(0.05, now - timedelta(minutes=1)), "mqtt"
+    )
     again = sensors.ingest(SENSOR_ID, reading(0.88, now), "mqtt")
 
     assert result.alert == "cleared"
@@ -201,7 +209,9 @@ def test_rejection_counts_by_reason(container):
         sensors.ingest(SENSOR_ID, b"{", "mqtt")
     sensors.ingest("nobody", reading(0.1), "http")
 
-    counts = {(r["source"], r["reason"]): r["count"] for r in sensors.rejection_counts()}
+    counts = {
+        (r["source"], r["reason"]): r["count"] for r in sensors.rejection_counts()
+    }
 
     assert counts == {("mqtt", "not_json"): 3, ("http", "unknown_sensor"): 1}
 
@@ -229,7 +239,10 @@ def test_rejection_rows_capped(container, monkeypatch):
     deleted = sensors.prune_rejections()
 
     assert deleted == 2
-    assert list(SensorRejection.objects.order_by("-pk").values_list("pk", flat=True)) == newest[:3]
+    assert (
+        list(SensorRejection.objects.order_by("-pk").values_list("pk", flat=True))
+        == newest[:3]
+    )
 
 
 @override_settings(KOTACERDAS_SENSOR_SILENT_AFTER_S=3600)
@@ -248,7 +261,9 @@ def test_silent_sensor_flagged_then_cleared(container, market_site):
     assert opened == 1
     assert again == 0
     assert silent == []
-    assert Alert.objects.filter(kind=Alert.Kind.SENSOR_SILENT, container=container).exists()
+    assert Alert.objects.filter(
+        kind=Alert.Kind.SENSOR_SILENT, container=container
+    ).exists()
     assert not Alert.objects.filter(container=quiet).exists()
 
 
@@ -276,7 +291,9 @@ def test_worker_jobs_registered():
 payloads = st.fixed_dictionaries(
     {},
     optional={
-        "fillingLevel": st.floats(-0.5, 1.5) | st.integers(-2, 100) | st.text(max_size=4),
+        "fillingLevel": st.floats(-0.5, 1.5)
+        | st.integers(-2, 100)
+        | st.text(max_size=4),
         "temperature": st.floats(allow_nan=True) | st.none(),
         "batteryLevel": st.floats(-1, 2),
         "status": st.sampled_from(["ok", "lidOpen", "on fire"]),

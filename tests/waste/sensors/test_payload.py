@@ -40,7 +40,9 @@ def test_full_reading_parsed():
 
 
 def test_minimal_reading_parsed():
-    reading = parse_reading({"fillingLevel": 1, "dateObserved": "2025-03-01T00:59Z"}, NOW)
+    reading = parse_reading(
+        {"fillingLevel": 1, "dateObserved": "2025-03-01T00:59Z"}, NOW
+    )
 
     assert reading.fill_level == Decimal("1.000")
     assert reading.temperature_c is None
@@ -90,7 +92,9 @@ def test_bad_reading_rejected_with_code(payload, code, field):
 
 
 def test_fill_error_names_fraction():
-    with pytest.raises(SensorPayloadError, match=r"fraction from 0 to 1 \(0.42, not 42\)"):
+    with pytest.raises(
+        SensorPayloadError, match=r"fraction from 0 to 1 \(0.42, not 42\)"
+    ):
         parse_reading({"fillingLevel": 42, "dateObserved": AT}, NOW)
 
 
@@ -124,12 +128,17 @@ json_values = st.recursive(
     | st.integers()
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
 field_values = {
-    "fillingLevel": st.floats(allow_nan=True) | st.integers() | st.text(max_size=5) | st.none(),
+    "fillingLevel": st.floats(allow_nan=True)
+    | st.integers()
+    | st.text(max_size=5)
+    | st.none(),
     "temperature": st.floats() | st.integers(-1000, 1000) | st.none(),
     "batteryLevel": st.floats() | st.integers(-2, 2) | st.none(),
     "status": st.sampled_from(["ok", "burning", "full", "", None]),
