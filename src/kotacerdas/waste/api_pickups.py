@@ -150,6 +150,7 @@ def pickup_out(pickup: Pickup) -> dict[str, Any]:
     "",
     response={200: PickupOut, 201: PickupOut, ERRORS: ErrorOut},
     summary="Record a pickup; re-sending the same client id returns the stored one",
+    url_name="waste_pickup_create",
 )
 def create_pickup(
     request: HttpRequest,
@@ -176,6 +177,7 @@ def create_pickup(
     "/route/today",
     response={200: RouteOut, ERRORS: ErrorOut},
     summary="The signed-in collector's route plans of today, stops in order",
+    url_name="waste_route_today",
 )
 def route_today(request: HttpRequest) -> Reply:
     if not request.user.has_perm(RECORD):
