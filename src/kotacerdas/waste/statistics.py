@@ -30,6 +30,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from kotacerdas.city.models import Area
 from kotacerdas.journal.worker import register_job
 from kotacerdas.registry.models import Building
+from kotacerdas.waste.bank.models import Deposit, DepositItem
 from kotacerdas.waste.models import (
     Alert,
     Material,
@@ -259,13 +260,12 @@ def coverage(day: date) -> list[CoverageRow]:
 
 
 def bank_grams_by_material(start: date, end: date) -> dict[str, int]:
-    """Return grams of posted waste-bank deposits per material code."""
-    from kotacerdas.waste.bank.models import Deposit, DepositItem
-
+    """Return grams per material code of the accepted items of posted deposits."""
     first, after = day_bounds(start, end)
     rows = (
         DepositItem.objects.filter(
             deposit__status=Deposit.Status.POSTED,
+            accepted=True,
             deposit__created_at__gte=first,
             deposit__created_at__lt=after,
         )
