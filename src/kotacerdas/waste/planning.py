@@ -108,16 +108,24 @@ def plan_day(
     returned as it is. Crews without a usable vehicle are listed in `skipped`.
     `vehicles` limits the planning to those vehicles.
     """
-    wanted = None if vehicles is None else {getattr(v, "pk", v) for v in vehicles}
+    vehicle_ids = None
+    if vehicles is not None:
+        vehicle_ids = {v.pk if isinstance(v, Vehicle) else v for v in vehicles}
     result = DayPlans()
-    days = _vehicle_days(day, schedules_on(day), wanted, result.skipped)
+    days = _vehicle_days(day, schedules_on(day), vehicle_ids, result.skipped)
     existing = {
         plan.vehicle_id: plan
         for plan in RoutePlan.objects.filter(date=day, vehicle_id__in=list(days))
     }
     result.extend(existing.values())
     to_plan = [days[v] for v in days if v not in existing]
-    _add_full_containers(day, to_plan)
+    for key in _add_full_containers(day, to_plan):
+        logger.warning(
+            "full container %s left out of the plans of %s: no vehicle can carry it",
+            key,
+            day,
+            extra={"container_key": key},
+        )
 
     for vehicle_day in to_plan:
         if not vehicle_day.targets:
@@ -149,7 +157,7 @@ def _skip(skipped: list[SkippedCrew], crew: Crew, reason: str) -> None:
 def _vehicle_days(
     day: date,
     schedules: Sequence[Schedule],
-    wanted: set[int] | None,
+    vehicle_ids: set[int] | None,
     skipped: list[SkippedCrew],
 ) -> dict[int, _VehicleDay]:
     """Group the day's schedules by vehicle, skipping crews that cannot drive."""
@@ -157,7 +165,9 @@ def _vehicle_days(
     for schedule in schedules:
         crew = schedule.crew
         vehicle = crew.vehicle
-        if wanted is not None and (vehicle is None or vehicle.pk not in wanted):
+        if vehicle_ids is not None and (
+            vehicle is None or vehicle.pk not in vehicle_ids
+        ):
             continue
         if not crew.active:
             _skip(skipped, crew, "crew is inactive")
@@ -195,11 +205,13 @@ def _add_full_containers(day: date, vehicle_days: Sequence[_VehicleDay]) -> list
 
     Returns the keys of full containers no vehicle can carry.
     """
-    taken = _planned_keys(day)
+    if not vehicle_days:
+        return []
+    covered = _planned_keys(day)
     for vehicle_day in vehicle_days:
-        taken.update(vehicle_day.targets)
+        covered.update(vehicle_day.targets)
     left_out = []
-    for target in over_threshold_containers(taken):
+    for target in over_threshold_containers(covered):
         able = [d for d in vehicle_days if d.vehicle.capacity_kg >= target.demand_kg]
         homes = [_home_points(d) for d in able]
         index = nearest_index(target, homes)
@@ -256,7 +268,7 @@ def _route_stops(
     trip_offset: int,
     unassigned: Sequence[Target],
 ) -> list[RouteStop]:
-    """Build the stops of a solved route: visits, unloads, the depot, then misfits."""
+    """Build the stops of a solved route: visits, unloads, the depot, then stops not fitted."""
     depot = plan.vehicle.depot
     stops = []
     sequence = first_sequence
@@ -349,7 +361,7 @@ def _journal_plan(plan: RoutePlan, reason: str, actor: Any) -> None:
 def _store_new_plan(
     day: date, vehicle_day: _VehicleDay, solved: SolvedRoute, actor: Any
 ) -> RoutePlan:
-    """Write a first plan for the vehicle, or return the one a racer wrote."""
+    """Write a first plan for the vehicle, or return the one another worker wrote."""
     route = solved.route
     plan = RoutePlan(
         date=day,

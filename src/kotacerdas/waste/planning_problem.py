@@ -9,8 +9,8 @@ load, service time and time window. Loads are estimates:
   registered counts as one household of 4 persons, the upper end of the 3.5 to
   4 persons per household assumed for the city. Without a past pickup, the days
   are the gap since the schedule's previous service day.
-- A container holds its maximum load times its last fill level, or times its
-  fill threshold when no sensor reported a level.
+- A container's load is its maximum load times its last fill level, or times
+  its fill threshold when no sensor reported a level.
 
 Times are seconds from local midnight, as the routing interface counts them.
 """

@@ -2,8 +2,8 @@
 
 Done stops and stops marked as not collected stay as they are. Every other
 building or container stop is cancelled and planned again from the last
-finished stop at the current time, either on this plan or, when the vehicle
-broke down, on the nearest other vehicle of the day that can carry it. A stop
+finished stop at the current time. It goes back on this plan, or on the nearest
+other vehicle of the day that can carry it when this vehicle broke down. A stop
 no route can take stays on its plan with no arrival time (not fitted), so none
 is lost.
 """
@@ -184,7 +184,7 @@ def _start(receiver: _Receiver) -> tuple[tuple[Decimal, Decimal], int]:
 def _solve(receiver: _Receiver, time_limit_s: float) -> None:
     plan = receiver.plan
     start_point, start_s = _start(receiver)
-    # NOTE: the vehicle is taken to start empty; load picked up since its last
+    # NOTE: the vehicle is taken to start empty. Load picked up since its last
     # unload is not counted, so its first trip may be planned too full.
     receiver.solved = solve_vehicle_route(
         plan.vehicle,
@@ -209,9 +209,10 @@ def replan(
 
     Full containers that no live stop of the day covers are added. When the
     vehicle broke down, its open stops go to the nearest other vehicle of the
-    day. Raises PlanningInvalid for a bad reason or point, and PlanChanged when
-    the plan's revision is not `expected_revision` or a stop was finished while
-    solving; then nothing is written and the caller may re-plan again.
+    day. Raises PlanningInvalid for a bad reason or point. Raises PlanChanged
+    when the plan's revision is not `expected_revision` or a stop was finished
+    while solving. After either error nothing is written, and the caller may
+    re-plan again.
     """
     reason = _check_reason(reason)
     plan = RoutePlan.objects.select_related("vehicle__depot").get(pk=plan.pk)
@@ -237,7 +238,11 @@ def replan(
     for receiver in receivers:
         _solve(receiver, _time_limit(time_limit_s))
 
-    code = "vehicle_broken" if vehicle_broken else "stop_added" if extra else "replan"
+    code = "replan"
+    if vehicle_broken:
+        code = "vehicle_broken"
+    elif added_points:
+        code = "stop_added"
     with transaction.atomic(durable=True):
         _lock_and_check([own, *receivers], plan.revision)
         result = ReplanResult()
@@ -338,7 +343,7 @@ def _write_receiver(
 def _write_broken(
     own: _Receiver, left: Sequence[Target], reason: str, actor: Any
 ) -> None:
-    """Cancel the broken vehicle's plan; stops nobody took stay on it, not fitted."""
+    """Cancel the broken vehicle's plan, keeping the stops no vehicle took as not fitted."""
     plan = own.plan
     next_sequence = _cancel_open_stops(plan)
     plan.revision += 1

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from kotacerdas.waste.models import RoutePlan, RouteStop
-from kotacerdas.waste.views_routes import plan_for, route_stops
+from kotacerdas.waste.views_routes import plan_for, route_stops, stop_place
 
 MARGIN_MM = 12.0
 PAGE_WIDTH_MM = 210.0
@@ -33,15 +33,6 @@ def _latin1(text: str) -> str:
     """Fit text to the PDF core fonts, which cover Latin-1 only."""
     composed = unicodedata.normalize("NFKC", text)
     return composed.encode("latin-1", "replace").decode("latin-1")
-
-
-def _place(stop: RouteStop) -> tuple[str, str]:
-    """Return the plate code and address or name shown for a stop."""
-    if stop.building_id:
-        return stop.building.plate_code, stop.building.street_address
-    if stop.container_id:
-        return stop.container.plate_code, stop.container.name
-    return "", stop.site.name if stop.site else ""
 
 
 def render_route_sheet(plan: RoutePlan, stops: Sequence[RouteStop]) -> bytes:
@@ -130,7 +121,7 @@ def _draw_table(pdf: FPDF, stops: Sequence[RouteStop]) -> None:
     pdf.ln()
     pdf.set_font("Helvetica", size=8)
     for stop in stops:
-        code, place = _place(stop)
+        code, place = stop_place(stop)
         arrival = stop.arrival.strftime("%H:%M") if stop.arrival else _("not fitted")
         cells = (
             str(stop.sequence),

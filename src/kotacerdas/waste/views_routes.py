@@ -1,7 +1,7 @@
 """Route pages: the day's plans, one route with its map, plan and re-plan.
 
 Staff with waste.view_waste read every route; a collector reads the routes of
-his own crew. Planning and re-planning need waste.plan_routes. Both solve in
+their own crew. Planning and re-planning need waste.plan_routes. Both solve in
 the request, so a click waits up to KOTACERDAS_ROUTING_TIME_LIMIT_S seconds.
 """
 
@@ -50,7 +50,8 @@ def _can_read(request: HttpRequest, plan: RoutePlan) -> bool:
     user = request.user
     if user.has_perm("waste.view_waste"):
         return True
-    return bool(plan.crew_id) and plan.crew.members.filter(pk=user.pk).exists()
+    crew = plan.crew
+    return crew is not None and crew.members.filter(pk=user.pk or 0).exists()
 
 
 def plan_for(request: HttpRequest, plan_id: int) -> RoutePlan:
@@ -127,12 +128,17 @@ def _map_stops(stops: list[RouteStop]) -> list[dict[str, Any]]:
     ]
 
 
+def stop_place(stop: RouteStop) -> tuple[str, str]:
+    """Return the plate code and the street address or name shown for a stop."""
+    if stop.building is not None:
+        return stop.building.plate_code, stop.building.street_address
+    if stop.container is not None:
+        return stop.container.plate_code, stop.container.name
+    return "", stop.site.name if stop.site else ""
+
+
 def _stop_label(stop: RouteStop) -> str:
-    if stop.building_id:
-        return f"{stop.building.plate_code} {stop.building.street_address}"
-    if stop.container_id:
-        return f"{stop.container.plate_code} {stop.container.name}"
-    return stop.site.name if stop.site else ""
+    return " ".join(part for part in stop_place(stop) if part)
 
 
 def route_stops(plan: RoutePlan) -> list[RouteStop]:
@@ -223,7 +229,9 @@ def _revision(request: HttpRequest) -> int | None:
 def my_route(request: HttpRequest) -> HttpResponse:
     """Open today's route of the signed-in collector's crew."""
     plan = (
-        RoutePlan.objects.filter(date=timezone.localdate(), crew__members=request.user)
+        RoutePlan.objects.filter(
+            date=timezone.localdate(), crew__members=request.user.pk or 0
+        )
         .exclude(status=RoutePlan.Status.CANCELLED)
         .first()
     )

@@ -2,6 +2,7 @@
 
 import pypdfium2
 import pytest
+from django.utils import timezone
 from tests.waste.planning.conftest import (
     PLAN_DAY,
     ROUTE_TIME_LIMIT_S,
@@ -9,7 +10,7 @@ from tests.waste.planning.conftest import (
     schedule,
 )
 
-from kotacerdas.waste.models import RoutePlan, RouteStop
+from kotacerdas.waste.models import RoutePlan, RouteStop, Schedule
 from kotacerdas.waste.planning import plan_day
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +143,24 @@ def test_route_sheet_pdf_lists_stops(planned, signed_in):
         assert stop.building.plate_code in text
         assert stop.building.street_address in text
     assert "TPA-1" in text, "the last trip unloads at the TPA"
+
+
+def test_my_route_opens_today(waste_city, personas, signed_in):
+    make_buildings(waste_city.kelurahan, 2)
+    Schedule.objects.create(
+        kelurahan=waste_city.kelurahan,
+        weekdays="1234567",
+        shift_start="06:00",
+        shift_end="14:00",
+        crew=waste_city.crew,
+        valid_from="2020-01-01",
+    )
+    today = plan_day(timezone.localdate(), time_limit_s=ROUTE_TIME_LIMIT_S)[0]
+    client = signed_in("collector")
+
+    assert client.get("/waste/routes/mine/").status_code == 404
+    waste_city.crew.members.add(personas["collector"])
+    response = client.get("/waste/routes/mine/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/waste/routes/{today.pk}/"

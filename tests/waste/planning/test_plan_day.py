@@ -143,7 +143,7 @@ def test_demand_counts_days_since_service(waste_city):
     plan = plan_day(PLAN_DAY, time_limit_s=ROUTE_TIME_LIMIT_S)[0]
 
     stop = plan.stops.get(kind=RouteStop.Kind.BUILDING)
-    # Nobody registered, so 4 persons x 0.8 kg x 2 days since Monday = 6.4 kg.
+    # No one is registered, so 4 persons x 0.8 kg x 2 days since Monday = 6.4 kg.
     assert stop.demand_kg == 7
 
 
