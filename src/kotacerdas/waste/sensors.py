@@ -64,7 +64,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What the intake did with one message."""
+    """The outcome of one message at the intake."""
 
     outcome: str
     sensor_id: str
@@ -378,9 +378,9 @@ def flag_silent_sensors(now: datetime | None = None) -> tuple[int, int]:
         )
 
     alive = Q(container__fill_observed_at__gte=cutoff)
-    gone = Q(container__active=False) | Q(container__sensor_id="")
+    retired = Q(container__active=False) | Q(container__sensor_id="")
     cleared = Alert.objects.filter(
-        alive | gone, kind=Alert.Kind.SENSOR_SILENT, cleared_at__isnull=True
+        alive | retired, kind=Alert.Kind.SENSOR_SILENT, cleared_at__isnull=True
     ).update(cleared_at=now)
     return opened, cleared
 

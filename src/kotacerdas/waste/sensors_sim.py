@@ -1,10 +1,10 @@
 """Simulated container sensors for the demo city: fill curves sent over MQTT.
 
 The model is an estimate for a demo, not a forecast. A container fills at a
-daily rate set by its site (a market TPS fills in about a day, a household
-TPS in two to three, a TPS 3R slower), scaled by a factor of 0.7 to 1.3 fixed
-per sensor, and faster in the morning and evening hours when people bring
-waste out. Each reading adds a little measurement noise, and about one in a
+daily rate set by its site: a market TPS fills in about a day, a household
+TPS in two to three, a TPS 3R slower. A factor of 0.7 to 1.3, fixed per
+sensor, scales that rate, and filling is faster in the morning and evening
+hours when people bring waste out. Each reading adds a little measurement noise, and about one in a
 hundred is an echo error of an ultrasonic probe (a jump of 0.1 to 0.3).
 A container is emptied when a pickup sets its `last_emptied_at`, or, standing
 in for crews who do not use the app, after it has been full for six hours.
@@ -34,7 +34,11 @@ logger = logging.getLogger(__name__)
 
 CITY_ZONE = ZoneInfo("Asia/Jakarta")  # WIB, the zone of West Sumatra.
 # Share of the container's volume filled per day, by site kind.
-DAILY_FILL: dict[str, float] = {Site.Kind.TPS: 0.40, Site.Kind.TPS3R: 0.25, Site.Kind.TPST: 0.30}
+DAILY_FILL: dict[str, float] = {
+    Site.Kind.TPS: 0.40,
+    Site.Kind.TPS3R: 0.25,
+    Site.Kind.TPST: 0.30,
+}
 MARKET_DAILY_FILL = 1.10
 DEFAULT_DAILY_FILL = 0.30
 # Relative rate of each hour of the day (local time); the mean over 24 hours is 1.

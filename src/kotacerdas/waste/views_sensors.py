@@ -132,7 +132,7 @@ def _ngsi_denied(request: HttpRequest) -> JsonResponse | None:
 
 
 def _wants_ld(request: HttpRequest) -> bool:
-    """Return whether to answer JSON-LD (the default) rather than plain JSON."""
+    """Return whether to reply with JSON-LD (the default) rather than plain JSON."""
     accept = request.headers.get("Accept", "")
     return LD_JSON in accept or "application/json" not in accept
 
