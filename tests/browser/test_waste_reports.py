@@ -12,7 +12,7 @@ from kotacerdas.waste.reports.models import Report
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "reports-password-1"
-# A point inside Kelurahan Pasar Usang, where the phone says it is.
+# The position the phone reports: a point inside Kelurahan Pasar Usang.
 PHONE_POSITION = {"latitude": -0.4598, "longitude": 100.398352}
 
 

@@ -43,10 +43,9 @@ from kotacerdas.waste.reports.models import OPEN_STATUSES, SLA_HOURS, Report
 
 logger = logging.getLogger(__name__)
 
-# Loose bulk density of waste as collectors estimate it by volume, in grams
-# per litre. These are planning estimates (household waste in Indonesian
-# carts and bins is usually quoted at 150-250 kg/m³); figures built from
-# them are marked as estimates wherever they are shown.
+# Loose bulk density of waste by sorting group, in grams per litre, for
+# pickups recorded by volume only. These are planning estimates, not
+# measurements, so every figure built from them is marked as estimated.
 DENSITY_G_PER_L: dict[str, int] = {
     SortingGroup.MIXED: 200,
     SortingGroup.ORGANIC: 350,
@@ -98,7 +97,7 @@ class Recovery:
 
     @property
     def share(self) -> float | None:
-        """Grams posted at waste banks ÷ grams collected; None without pickups."""
+        """Grams posted at waste banks ÷ grams collected, or None without pickups."""
         return self.bank_g / self.collected_g if self.collected_g else None
 
 
@@ -200,9 +199,9 @@ def tonnage(start: date, end: date) -> list[TonnageRow]:
 def scheduled_buildings(day: date) -> dict[int, set[int]]:
     """Return the ids of active buildings due a door-to-door pickup on `day`.
 
-    Keyed by kelurahan id. A schedule for an RT covers that RT; one for an RW
-    row (empty RT) covers every RT of the RW; one without a unit covers the
-    whole kelurahan.
+    Keyed by kelurahan id. A schedule for an RT covers that RT, and one for an
+    RW row (empty RT) covers every RT of the RW. A schedule without a unit
+    covers the whole kelurahan.
     """
     schedules = Schedule.objects.filter(
         Q(valid_to__isnull=True) | Q(valid_to__gte=day),
@@ -229,8 +228,8 @@ def scheduled_buildings(day: date) -> dict[int, set[int]]:
 def coverage(day: date) -> list[CoverageRow]:
     """Return per kelurahan the buildings scheduled on `day` and those served.
 
-    A building is served when the crew recorded a pickup there that day,
-    collected or an exception such as "no waste put out"; repeats are left out.
+    A building is served when the crew recorded a pickup there that day, either
+    collected or an exception such as "no waste put out". Repeats are left out.
     """
     due = scheduled_buildings(day)
     every_id = set().union(*due.values()) if due else set()
@@ -328,7 +327,7 @@ def flagged_pickups() -> dict[str, object]:
 
 
 def raise_overdue_alerts(now: datetime | None = None) -> tuple[int, int]:
-    """Open a REPORT_OVERDUE alert per open report past its SLA; clear stale ones.
+    """Open a REPORT_OVERDUE alert per open report past its SLA, clear stale ones.
 
     Returns (opened, cleared). Safe to run from several workers: the partial
     unique constraint on (kind, subject) lets only one open alert exist, and a
@@ -378,9 +377,9 @@ def register() -> None:
 
 # ---------------------------------------------------------------- SIPSN export
 
-# Padang Panjang's composition as reported to SIPSN for 2018-2023, in percent
-# (source: the city's SIPSN export; kain, karet-kulit and kaca were not
-# reported). Shares are normalised to sum to 1 before use.
+# Padang Panjang's composition in percent, as the city reported it to SIPSN
+# for 2018-2023. Kain, karet-kulit and kaca were not reported. Shares are
+# normalised to sum to 1 before use.
 CITY_COMPOSITION_PERCENT: dict[str, float] = {
     SipsnCategory.FOOD: 43.15,
     SipsnCategory.WOOD: 23.56,
@@ -403,7 +402,7 @@ NATIONAL_COMPOSITION_PERCENT: dict[str, float] = {
     SipsnCategory.RUBBER: 2.02,
 }
 # The SIPSN categories each sorting group can contain. Mixed waste may be
-# anything; sorted groups are split over their own categories only.
+# anything, and sorted groups are split over their own categories only.
 GROUP_CATEGORIES: dict[str, tuple[str, ...]] = {
     SortingGroup.MIXED: tuple(SipsnCategory.values),
     SortingGroup.ORGANIC: (SipsnCategory.FOOD, SipsnCategory.WOOD),

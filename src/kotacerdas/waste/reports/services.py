@@ -222,6 +222,7 @@ def clean_report(data: ReportInput) -> _Clean:
                 % {"kind": data.kind[:40], "kinds": ", ".join(Kind.values)},
             )
         )
+
     description = data.description.strip()
     if not description:
         errors.append(FieldError("description", _("Missing. Say what you saw.")))
@@ -233,16 +234,19 @@ def clean_report(data: ReportInput) -> _Clean:
                 % {"count": len(description), "limit": DESCRIPTION_MAX_CHARS},
             )
         )
+
     lat, lat_error = parse_coordinate(data.lat, 90)
     lng, lng_error = parse_coordinate(data.lng, 180)
     if lat_error:
         errors.append(FieldError("lat", lat_error))
     if lng_error:
         errors.append(FieldError("lng", lng_error))
+
     photo_error = check_photo(data.photo)
     if photo_error:
         errors.append(FieldError("photo", photo_error))
     building, container = _find_points(data, errors)
+
     if errors:
         raise ReportInvalid(errors)
     assert lat is not None and lng is not None
