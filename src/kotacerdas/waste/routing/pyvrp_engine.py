@@ -16,7 +16,9 @@ How a `Problem` maps onto PyVRP:
 When the search ends without a feasible solution, the engine solves again with
 every job optional and required jobs worth a prize larger than any route, so the
 solver drops only the jobs it cannot fit. Those are listed as unassigned and the
-solution is marked infeasible.
+solution is marked infeasible. `Solution.feasible` therefore means that every
+required job is served; the routes themselves always keep capacities, windows
+and shifts.
 """
 
 import logging
@@ -87,18 +89,30 @@ class PyVRPEngine:
         if not candidates or not problem.vehicles:
             return self._empty_solution(problem, started)
 
+        # Half the time on the problem as given. If that finds a plan and ran
+        # to its limit rather than converging, the other half continues from
+        # it; if it found none, the other half goes to the variant with every
+        # job optional.
         model = _build_model(problem, candidates, all_optional=False)
-        routes, dropped = self._run(model, problem, time_limit_s / 2, seed)
-        if routes is None:
+        first_s = time.perf_counter()
+        best = self._search(model, time_limit_s / 2, seed)
+        still_improving = time.perf_counter() - first_s >= 0.45 * time_limit_s
+        remaining_s = time_limit_s - (time.perf_counter() - started)
+        if _usable(best, model) and still_improving:
+            best = self._search(model, remaining_s, seed, initial=best)
+        elif not _usable(best, model):
             logger.warning(
                 "Routing found no feasible plan for all required jobs; "
                 "solving again with required jobs optional"
             )
             model = _build_model(problem, candidates, all_optional=True)
-            remaining = max(time_limit_s - (time.perf_counter() - started), 0.1)
-            routes, dropped = self._run(model, problem, remaining, seed)
-        if routes is None:
-            routes, dropped = [], [job.id for job in candidates]
+            best = self._search(model, max(remaining_s, 0.1), seed)
+        if _usable(best, model):
+            routes = [_read_route(route, model) for route in best.routes()]
+        else:
+            routes = []
+        served = {visit.ref for route in routes for visit in route.visits}
+        dropped = [job.id for job in candidates if job.id not in served]
 
         unassigned = sorted(unservable) + dropped
         required = {job.id for job in problem.jobs if job.required}
@@ -119,10 +133,14 @@ class PyVRPEngine:
         )
         return solution
 
-    def _run(
-        self, model: _Model, problem: Problem, time_limit_s: float, seed: int
-    ) -> tuple[list[Route] | None, list[str]]:
-        """Run PyVRP once; return (routes, dropped job ids), or (None, []) if infeasible."""
+    def _search(
+        self,
+        model: _Model,
+        time_limit_s: float,
+        seed: int,
+        initial: pyvrp.Solution | None = None,
+    ) -> pyvrp.Solution:
+        """Run PyVRP once and return its best solution, feasible or not."""
         stop: pyvrp.stop.StoppingCriterion = MaxRuntime(time_limit_s)
         if self.max_iterations_without_improvement is not None:
             stop = MultipleCriteria(
@@ -132,15 +150,14 @@ class PyVRPEngine:
             # PyVRP warns when its penalties hit their bound, which happens on
             # every problem that has no feasible solution; the fallback handles it.
             warnings.simplefilter("ignore", PenaltyBoundWarning)
-            result = pyvrp.solve(model.data, stop=stop, seed=seed, collect_stats=False)
-        best = result.best
-        if not best.is_feasible() or _serves_forbidden_job(best, model):
-            return None, []
-
-        routes = [_read_route(route, model) for route in best.routes()]
-        served = {visit.ref for route in routes for visit in route.visits}
-        dropped = [job.id for job in model.jobs if job.id not in served]
-        return routes, dropped
+            result = pyvrp.solve(
+                model.data,
+                stop=stop,
+                seed=seed,
+                collect_stats=False,
+                initial_solution=initial,
+            )
+        return result.best
 
     def _empty_solution(self, problem: Problem, started: float) -> Solution:
         unassigned = [job.id for job in problem.jobs]
@@ -274,6 +291,9 @@ def _build_model(problem: Problem, jobs: list[Job], *, all_optional: bool) -> _M
     ]
 
     profiles, profile_of_vehicle = _profiles(problem.vehicles, jobs, size, distance)
+    # NOTE: the last trip ends at the depot without an unload, so a truck may
+    # carry its last load home. Forcing a final TPA stop would need an end
+    # depot reached via the unload site, which PyVRP 0.14 cannot express.
     vehicle_types = [
         pyvrp.VehicleType(
             num_available=1,
@@ -335,6 +355,10 @@ def _profiles(
             matrices.append(matrix)
         of_vehicle.append(keys[key])
     return matrices, of_vehicle
+
+
+def _usable(solution: pyvrp.Solution, model: _Model) -> bool:
+    return solution.is_feasible() and not _serves_forbidden_job(solution, model)
 
 
 def _serves_forbidden_job(solution: pyvrp.Solution, model: _Model) -> bool:
