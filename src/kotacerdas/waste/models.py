@@ -232,6 +232,12 @@ class Container(models.Model):
                 | Q(fill_level__gte=0, fill_level__lte=1),
                 name="waste_container_fill_fraction",
             ),
+            # A reading names its container by sensor id, so ids must not repeat.
+            models.UniqueConstraint(
+                fields=["sensor_id"],
+                condition=~Q(sensor_id=""),
+                name="waste_container_sensor_unique",
+            ),
         ]
 
     def __str__(self) -> str:
