@@ -93,8 +93,8 @@ def record_sale(
 ) -> Sale:
     """Record a sale of (material code, grams, rupiah per kg) lines from stock.
 
-    Raises BankError naming the material when a line asks for more than the
-    unit holds; nothing is stored then. The same `client_id` returns the sale
+    Raises BankError naming the material when the lines of a material exceed
+    the unit's stock, and then stores nothing. The same `client_id` returns the sale
     recorded before.
     """
     unit = offtaker.unit

@@ -182,8 +182,8 @@ def open_unit(
 def fund_unit(unit: Unit, amount: int, client_id: str, actor: str | None) -> Transfer:
     """Top up a unit's payout account from the partner bank's settlement account.
 
-    This is the cash the unit paid in at the partner bank, for instance from
-    its sales to off-takers; deposits are credited out of this balance.
+    The amount is cash the unit paid in at the partner bank, for instance from
+    its sales to off-takers. Deposits are credited out of this balance.
     """
     return wallet.submit(
         wallet.TransferRequest(
