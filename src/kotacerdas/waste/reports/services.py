@@ -315,6 +315,8 @@ def file_report(data: ReportInput, reporter: Any) -> Report:
     )
     with transaction.atomic(durable=True):
         if data.photo is not None:
+            # NOTE: the file is written before the row, so a failed commit
+            # leaves an unreferenced file under MEDIA_ROOT/reports/.
             report.photo.save(data.photo.name or "photo", data.photo, save=False)
         report.save()
         append(
