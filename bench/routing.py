@@ -41,9 +41,9 @@ from machine import print_machine
 
 DATA = Path(__file__).resolve().parent / "data" / "vrp"
 SOLVERS = ("pyvrp", "vroom", "ortools")
-# Solomon scaling: distances and times are kept x1000 in integers for the
-# solvers; travel times are rounded up so an integer-feasible schedule is also
-# feasible in double precision, where the routes are checked.
+# The solvers see Solomon distances and times x1000 as integers. Travel times
+# are rounded up, so a schedule feasible in those integers is also feasible in
+# double precision, where the routes are checked.
 SOLOMON_SCALE = 1000
 # A vehicle costs more than any route's distance, so fewer vehicles always win
 # on the Solomon instances (their ranking is vehicles first).

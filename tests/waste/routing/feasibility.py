@@ -1,9 +1,9 @@
 """An independent feasibility check of a routing Solution against its Problem.
 
-It recomputes every schedule from the matrices instead of trusting the engine:
-each route starts at its vehicle's depot no earlier than the shift, waits for a
-job's window, serves it, and must be back by the end of the shift. Loads are
-summed per trip; a trip ends at an unload.
+It recomputes every schedule from the matrices instead of trusting the engine.
+Each route starts at its vehicle's depot no earlier than the shift, waits for a
+job's window, serves the job, and must be back by the end of the shift. Loads
+are summed per trip, and a trip ends at an unload.
 """
 
 from kotacerdas.waste.routing.engine import Problem, Route, Solution

@@ -25,10 +25,10 @@ from kotacerdas.waste.routing.distances import (
     haversine_m,
 )
 
-# Kantor Wali Kota Padang Panjang, the TPA at Sungai Andok and a point in
-# Bukittinggi, rounded to about 10 m.
-CITY_HALL = (-0.4571, 100.4097)
-TPA_SUNGAI_ANDOK = (-0.4386, 100.3969)
+# Approximate points: central Padang Panjang, a place 2.5 km to its north-west
+# and central Bukittinggi. Only the distances between them matter here.
+CENTRE = (-0.4571, 100.4097)
+NORTH_WEST = (-0.4386, 100.3969)
 BUKITTINGGI = (-0.3051, 100.3693)
 
 # The fake service's road distance is 1.7 x great-circle and its speed 10 m/s,
@@ -165,8 +165,8 @@ def spread_points(count: int) -> list[tuple[float, float]]:
 
 
 def test_haversine_one_degree_of_latitude() -> None:
-    a = (CITY_HALL[0], CITY_HALL[1])
-    b = (CITY_HALL[0] + 1, CITY_HALL[1])
+    a = (CENTRE[0], CENTRE[1])
+    b = (CENTRE[0] + 1, CENTRE[1])
     assert haversine_m(a, b) == pytest.approx(math.pi * 6_371_008.8 / 180, rel=1e-9)
 
 
@@ -179,12 +179,12 @@ def test_haversine_padang_panjang_distances() -> None:
         ) * math.cos(lon2 - lon1)
         return 6_371_008.8 * math.acos(cos_angle)
 
-    to_tpa = haversine_m(CITY_HALL, TPA_SUNGAI_ANDOK)
-    to_bukittinggi = haversine_m(CITY_HALL, BUKITTINGGI)
-    assert 2_400 < to_tpa < 2_600
+    to_north_west = haversine_m(CENTRE, NORTH_WEST)
+    to_bukittinggi = haversine_m(CENTRE, BUKITTINGGI)
+    assert 2_400 < to_north_west < 2_600
     assert 17_000 < to_bukittinggi < 18_000
-    assert to_tpa == pytest.approx(cosines_m(CITY_HALL, TPA_SUNGAI_ANDOK), abs=0.5)
-    assert to_bukittinggi == pytest.approx(cosines_m(CITY_HALL, BUKITTINGGI), abs=0.5)
+    assert to_north_west == pytest.approx(cosines_m(CENTRE, NORTH_WEST), abs=0.5)
+    assert to_bukittinggi == pytest.approx(cosines_m(CENTRE, BUKITTINGGI), abs=0.5)
 
 
 coordinates = st.tuples(
@@ -206,9 +206,9 @@ def test_great_circle_applies_road_factor_and_speed(settings) -> None:
     settings.KOTACERDAS_ROAD_FACTOR = 1.5
     settings.KOTACERDAS_ROUTING_SPEED_KMH = 18.0
 
-    metres, seconds = great_circle_matrices([CITY_HALL, TPA_SUNGAI_ANDOK])
+    metres, seconds = great_circle_matrices([CENTRE, NORTH_WEST])
 
-    expected_m = round(haversine_m(CITY_HALL, TPA_SUNGAI_ANDOK) * 1.5)
+    expected_m = round(haversine_m(CENTRE, NORTH_WEST) * 1.5)
     assert metres == [[0, expected_m], [expected_m, 0]]
     assert seconds[0][1] == round(expected_m / 5.0)
     assert seconds[0][0] == 0
@@ -217,19 +217,19 @@ def test_great_circle_applies_road_factor_and_speed(settings) -> None:
 def test_build_matrices_default_is_great_circle(settings) -> None:
     settings.KOTACERDAS_OSRM_URL = ""
     settings.KOTACERDAS_VALHALLA_URL = ""
-    points = [CITY_HALL, TPA_SUNGAI_ANDOK, BUKITTINGGI]
+    points = [CENTRE, NORTH_WEST, BUKITTINGGI]
 
     assert build_matrices(points) == great_circle_matrices(points)
 
 
 def test_build_matrices_rejects_swapped_coordinates() -> None:
     with pytest.raises(ValueError, match=r"latitude must be within -90\.\.90"):
-        build_matrices([(100.4097, -0.4571), CITY_HALL])
+        build_matrices([(100.4097, -0.4571), CENTRE])
 
 
 def test_osrm_table_request_and_values(settings, table_service: str) -> None:
     settings.KOTACERDAS_OSRM_URL = table_service + "/"
-    points = [CITY_HALL, TPA_SUNGAI_ANDOK, BUKITTINGGI]
+    points = [CENTRE, NORTH_WEST, BUKITTINGGI]
 
     metres, seconds = build_matrices(points)
 
@@ -267,7 +267,7 @@ def test_osrm_unroutable_pair_uses_great_circle(
 ) -> None:
     settings.KOTACERDAS_OSRM_URL = table_service
     island = (ISLAND_LAT, 100.41)
-    points = [CITY_HALL, island, TPA_SUNGAI_ANDOK]
+    points = [CENTRE, island, NORTH_WEST]
 
     with caplog.at_level(logging.WARNING, logger=distances.__name__):
         metres, _seconds = build_matrices(points)
@@ -275,7 +275,7 @@ def test_osrm_unroutable_pair_uses_great_circle(
     estimate_m, _estimate_s = great_circle_matrices(points)
     assert metres[0][1] == estimate_m[0][1]
     assert metres[1][2] == estimate_m[1][2]
-    assert metres[0][2] == round(service_pair(CITY_HALL, TPA_SUNGAI_ANDOK)[0])
+    assert metres[0][2] == round(service_pair(CENTRE, NORTH_WEST)[0])
     assert "OSRM found no route for 4 point pairs" in caplog.text
 
 
@@ -290,7 +290,7 @@ def test_osrm_failure_falls_back(
     settings.KOTACERDAS_OSRM_URL = table_service
     FakeTableService.mode = mode
     monkeypatch.setattr(distances, "REQUEST_TIMEOUT_S", 0.2)
-    points = [CITY_HALL, TPA_SUNGAI_ANDOK]
+    points = [CENTRE, NORTH_WEST]
 
     with caplog.at_level(logging.WARNING, logger=distances.__name__):
         result = build_matrices(points)
@@ -304,7 +304,7 @@ def test_osrm_unreachable_server_falls_back(
 ) -> None:
     # Port 9 (discard) on 127.0.0.1 has no listener here, so the connection is refused.
     settings.KOTACERDAS_OSRM_URL = "http://127.0.0.1:9"
-    points = [CITY_HALL, TPA_SUNGAI_ANDOK]
+    points = [CENTRE, NORTH_WEST]
 
     with caplog.at_level(logging.WARNING, logger=distances.__name__):
         result = build_matrices(points)
@@ -315,7 +315,7 @@ def test_osrm_unreachable_server_falls_back(
 
 def test_service_url_must_be_http(settings, caplog: pytest.LogCaptureFixture) -> None:
     settings.KOTACERDAS_OSRM_URL = "file:///etc"
-    points = [CITY_HALL, TPA_SUNGAI_ANDOK]
+    points = [CENTRE, NORTH_WEST]
 
     with caplog.at_level(logging.WARNING, logger=distances.__name__):
         result = build_matrices(points)
@@ -327,7 +327,7 @@ def test_service_url_must_be_http(settings, caplog: pytest.LogCaptureFixture) ->
 def test_valhalla_request_and_values(settings, table_service: str) -> None:
     settings.KOTACERDAS_OSRM_URL = ""
     settings.KOTACERDAS_VALHALLA_URL = table_service
-    points = [CITY_HALL, TPA_SUNGAI_ANDOK, BUKITTINGGI]
+    points = [CENTRE, NORTH_WEST, BUKITTINGGI]
 
     metres, seconds = build_matrices(points)
 
@@ -335,7 +335,7 @@ def test_valhalla_request_and_values(settings, table_service: str) -> None:
     assert request["path"] == "/sources_to_targets"
     assert request["body"]["costing"] == "auto"
     assert request["body"]["units"] == "kilometers"
-    assert request["body"]["sources"][0] == {"lat": CITY_HALL[0], "lon": CITY_HALL[1]}
+    assert request["body"]["sources"][0] == {"lat": CENTRE[0], "lon": CENTRE[1]}
     for i, a in enumerate(points):
         for j, b in enumerate(points):
             expected_m, expected_s = service_pair(a, b)
@@ -350,7 +350,7 @@ def test_valhalla_failure_falls_back(
     settings.KOTACERDAS_OSRM_URL = ""
     settings.KOTACERDAS_VALHALLA_URL = table_service
     FakeTableService.mode = "error"
-    points = [CITY_HALL, TPA_SUNGAI_ANDOK]
+    points = [CENTRE, NORTH_WEST]
 
     with caplog.at_level(logging.WARNING, logger=distances.__name__):
         result = build_matrices(points)

@@ -21,8 +21,8 @@ from kotacerdas.waste.routing.pyvrp_engine import InvalidProblem, PyVRPEngine
 
 HOUR = 3600
 SHIFT = (6 * HOUR, 14 * HOUR)
-# Location 0 is the depot (DLH pool near the city hall), 1 the TPA at Sungai
-# Andok, then collection points spread over Padang Panjang.
+# Approximate points in and around Padang Panjang: location 0 is the depot,
+# 1 the TPA, the rest collection points a few kilometres apart.
 POINTS = [
     (-0.4571, 100.4097),
     (-0.4386, 100.3969),

@@ -89,10 +89,9 @@ class PyVRPEngine:
         if not candidates or not problem.vehicles:
             return self._empty_solution(problem, started)
 
-        # Half the time on the problem as given. If that finds a plan and ran
-        # to its limit rather than converging, the other half continues from
-        # it; if it found none, the other half goes to the variant with every
-        # job optional.
+        # The first half of the time goes to the problem as given. A plan found
+        # by a search that ran to its limit is improved for the other half. If
+        # no plan was found, the other half goes to the all-optional variant.
         model = _build_model(problem, candidates, all_optional=False)
         first_s = time.perf_counter()
         best = self._search(model, time_limit_s / 2, seed)
@@ -147,8 +146,8 @@ class PyVRPEngine:
                 [stop, NoImprovement(self.max_iterations_without_improvement)]
             )
         with warnings.catch_warnings():
-            # PyVRP warns when its penalties hit their bound, which happens on
-            # every problem that has no feasible solution; the fallback handles it.
+            # PyVRP warns when its penalties hit their bound. That happens on
+            # every problem without a feasible solution, which the fallback handles.
             warnings.simplefilter("ignore", PenaltyBoundWarning)
             result = pyvrp.solve(
                 model.data,
