@@ -12,8 +12,10 @@ GANTING = "13.74.01.1001"
 
 
 @pytest.fixture(autouse=True)
-def _english():
-    """Assert the English source messages; the catalogue translates them later."""
+def _english(settings):
+    """Assert the English source messages, on pages too (tests/i18n checks the
+    Indonesian catalogue)."""
+    settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
 
