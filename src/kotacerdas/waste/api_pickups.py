@@ -116,7 +116,7 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> Re
     return Status(status, error_body(code, message, field))
 
 
-def _forbidden() -> Reply | None:
+def _forbidden() -> Reply:
     return _error(
         403,
         "forbidden",

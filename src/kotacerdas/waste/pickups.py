@@ -660,7 +660,12 @@ def _store(
 
     distance: int | None = None
     point_lat, point_lng = _point_location(clean)
-    if clean.lat is not None and clean.lng is not None and point_lat is not None:
+    if (
+        clean.lat is not None
+        and clean.lng is not None
+        and point_lat is not None
+        and point_lng is not None
+    ):
         distance = round(
             haversine_m(
                 float(clean.lat), float(clean.lng), float(point_lat), float(point_lng)

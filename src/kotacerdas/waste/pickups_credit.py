@@ -208,7 +208,7 @@ def credit_missed_pickup(pickup: Pickup, *, actor: Any = None) -> CreditOutcome:
     if pickup.review != Pickup.Review.CONFIRMED or not qualifies(pickup):
         return _skipped(pickup, NoCredit.NOT_ELIGIBLE)
 
-    building = Building.objects.get(pk=pickup.building_id)
+    building = Building.objects.get(pk=pickup.building_id or 0)
     from kotacerdas.waste.pickups import local_day
 
     amount, reason = credit_amount(building, local_day(pickup.scanned_at))

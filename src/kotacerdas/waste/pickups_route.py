@@ -11,17 +11,17 @@ from kotacerdas.waste.pickups import todays_plans
 
 
 def _stop_label(stop: RouteStop) -> str:
-    if stop.building_id is not None:
+    if stop.building is not None:
         return stop.building.street_address
-    if stop.container_id is not None:
+    if stop.container is not None:
         return stop.container.name
-    return stop.site.name if stop.site_id is not None else ""
+    return stop.site.name if stop.site is not None else ""
 
 
 def _stop_plate(stop: RouteStop) -> str:
-    if stop.building_id is not None:
+    if stop.building is not None:
         return stop.building.plate_code
-    if stop.container_id is not None:
+    if stop.container is not None:
         return stop.container.plate_code
     return ""
 

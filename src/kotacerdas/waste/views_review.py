@@ -83,7 +83,7 @@ def review_decide(request: HttpRequest, pickup_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def pickup_photo(request: HttpRequest, pickup_id: int) -> HttpResponse:
+def pickup_photo(request: HttpRequest, pickup_id: int) -> FileResponse:
     """Send a pickup's photo to staff who review or oversee pickups, never publicly."""
     if not any(request.user.has_perm(p) for p in PHOTO_READERS):
         raise PermissionDenied
@@ -91,7 +91,7 @@ def pickup_photo(request: HttpRequest, pickup_id: int) -> HttpResponse:
     if not pickup.photo:
         raise Http404("This pickup has no photo.")
     content_type = (
-        mimetypes.guess_type(pickup.photo.name)[0] or "application/octet-stream"
+        mimetypes.guess_type(pickup.photo.name or "")[0] or "application/octet-stream"
     )
     response = FileResponse(pickup.photo.open("rb"), content_type=content_type)
     response["Cache-Control"] = "private, max-age=3600"
