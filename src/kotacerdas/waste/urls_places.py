@@ -11,9 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("containers/", views.container_list, name="container_list"),
     path("containers/new/", views.container_edit, name="container_create"),
     path("containers/plates.pdf", views.container_sheet, name="container_sheet"),
-    path(
-        "containers/<int:container_id>/", views.container_edit, name="container_edit"
-    ),
+    path("containers/<int:container_id>/", views.container_edit, name="container_edit"),
     path(
         "containers/<int:container_id>/plate.pdf",
         views.container_plate,
