@@ -2,7 +2,7 @@
 
 A pickup names the building or container whose plate was scanned. The phone
 chooses its `client_id`, so a pickup re-sent after a lost reply or from the
-offline queue is stored once: the same id with the same request returns the
+offline queue is stored once. The same id with the same request returns the
 stored pickup, and the same id with another request is rejected.
 
 A scan farther than KOTACERDAS_PICKUP_FLAG_DISTANCE_M from the point's
@@ -56,12 +56,14 @@ NOTE_MAX = 300
 # carries about 1 t and a dump truck about 8 t.
 MAX_WEIGHT_G = 10_000_000
 MAX_VOLUME_L = 40_000
-# GPS fixes worse than this are kept but not used to flag a scan as far.
+# The largest GPS accuracy figure accepted, in metres. A larger one is a
+# broken reading.
 MAX_ACCURACY_M = 100_000
-# A phone clock may run ahead of the server's; a scan further in the future
+# A phone clock may run ahead of the server's. A scan further in the future
 # than this is rejected as a wrong clock.
 CLOCK_SKEW = timedelta(minutes=10)
-# The offline queue keeps pickups for days at most; older scans are rejected.
+# Scans older than this are rejected, so a pickup stuck in a phone's queue for
+# a week is reported to the office instead of changing old totals.
 MAX_SCAN_AGE = timedelta(days=7)
 
 FLAG_FAR = "far"
@@ -86,7 +88,7 @@ class PickupInvalid(ValueError):
 
 
 class PickupConflict(ValueError):
-    """The client id was already used for a different pickup or the state changed."""
+    """A client id reused for a different pickup, or a review of a reviewed pickup."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)

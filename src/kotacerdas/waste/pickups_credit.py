@@ -10,9 +10,9 @@ The rule, applied when KOTACERDAS_MISSED_PICKUP_CREDIT is on:
 - The reviewer's "confirm" is the statement that the household was not
   served through no fault of its own.
 - The amount is the monthly tariff of the building's levy class in the month
-  of the scan, divided by the number of days in that month on which a door-to-
-  door schedule serves the building's kelurahan or RT, rounded down to whole
-  rupiah.
+  of the scan, divided by the number of service days of that month. A
+  service day is a day on which a door-to-door schedule serves the
+  building's kelurahan or RT. The result is rounded down to whole rupiah.
 - The money moves from the city's waste-levy revenue account to the citizen
   wallet of the head of the building's one active household, as a wallet
   transfer of kind "refund". A building with no household, several
@@ -55,7 +55,7 @@ TRANSFER_PREFIX = "waste-credit:"
 
 
 class NoCredit(StrEnum):
-    """Why a confirmed pickup earned no credit."""
+    """The reason code of a confirmed pickup that earned no credit."""
 
     RULE_OFF = "rule_off"
     NOT_ELIGIBLE = "not_eligible"
@@ -78,7 +78,7 @@ class CreditOutcome:
 
 
 def qualifies(pickup: Pickup) -> bool:
-    """Whether a pickup's facts make it a missed scheduled pickup (see the rule)."""
+    """Return True when a pickup is a missed scheduled pickup under the rule above."""
     return (
         pickup.building_id is not None
         and pickup.stop_id is not None
@@ -134,6 +134,8 @@ def head_wallet(building: Building) -> tuple[Account | None, NoCredit | None]:
     if not households:
         return None, NoCredit.NO_HOUSEHOLD
     if len(households) > 1:
+        # NOTE: ServiceCredit allows one credit per pickup, so a building with
+        # several households is credited by hand at the counter.
         return None, NoCredit.SEVERAL_HOUSEHOLDS
     head = households[0].head
     if head is None:

@@ -20,9 +20,9 @@ class PhotoRejected(ValueError):
 
 
 def check_photo(photo: UploadedFile) -> str:
-    """Check size, format and pixel count; return the file extension to store under.
+    """Check size, format and pixel count, and return the file extension to store.
 
-    Raises PhotoRejected with a message that says what to do instead.
+    Raises PhotoRejected with a message that tells the collector what to do.
     """
     if photo.size is not None and photo.size > MAX_PHOTO_BYTES:
         raise PhotoRejected(

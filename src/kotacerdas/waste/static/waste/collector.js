@@ -5,8 +5,8 @@
  * qr-camera.js reads the camera, collector-plates.js checks a plate's
  * signature on the phone and collector-queue.js keeps pickups in IndexedDB.
  * Every saved pickup goes into the queue first and is then sent to the
- * pickups API; a failed send is retried with exponential backoff (1 s
- * doubling up to 60 s) and at once when the browser reports it is online.
+ * pickups API. A failed send is retried with exponential backoff (1 s
+ * doubling up to 60 s), and at once when the browser reports it is online.
  */
 (function () {
   "use strict";
