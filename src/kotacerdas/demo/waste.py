@@ -200,7 +200,8 @@ class _Builder:
                 service_minutes=20,
             )  # fmt: skip
         for name, kelurahan in WASTE_BANKS:
-            # Sarunai opens on Saturdays from 08:00 to 14:00.
+            # NOTE: Sarunai opens on Saturdays only, but a site stores
+            # opening hours without weekdays.
             hours = ("08:00", "14:00") if name == "Sarunai" else (None, None)
             self._site(
                 f"bank-sampah-{name.lower().replace(' ', '-')}", f"Bank Sampah {name}",
@@ -301,8 +302,9 @@ class _Builder:
     def schedules(self) -> None:
         """Door to door three days a week everywhere; market containers daily.
 
-        Motor carts and pick-ups serve two kelurahan each, one on Monday,
-        Wednesday and Friday and one on Tuesday, Thursday and Saturday. Dump
+        Motor carts and pick-ups serve one or two kelurahan each: the first on
+        Monday, Wednesday and Friday, the second on Tuesday, Thursday and
+        Saturday. Dump
         trucks empty the other TPS three days a week in three-hour shifts.
         """
         door_to_door = (

@@ -20,7 +20,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from kotacerdas.city.models import City
 from kotacerdas.registry.forms import apply_errors
@@ -499,13 +498,6 @@ def material_list(request: HttpRequest) -> HttpResponse:
     ]
     columns = [_("Code"), _("Material"), _("SIPSN category"), _("Sorting group")]
     return _list_page(request, _("Materials"), columns, rows)
-
-
-MAP_LABELS = {
-    "container": gettext_lazy("Container"),
-    "fill": gettext_lazy("Fill level"),
-    "open": gettext_lazy("Open"),
-}
 
 
 @places_page(VIEW)
