@@ -304,8 +304,8 @@ class _Builder:
 
         Motor carts and pick-ups serve one or two kelurahan each: the first on
         Monday, Wednesday and Friday, the second on Tuesday, Thursday and
-        Saturday. Dump
-        trucks empty the other TPS three days a week in three-hour shifts.
+        Saturday. Dump trucks empty the other TPS three days a week in
+        three-hour shifts.
         """
         door_to_door = (
             self.crews_by_kind[Vehicle.Kind.MOTOR_CART]
