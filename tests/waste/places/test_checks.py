@@ -1,13 +1,13 @@
 """The waste-places replay checker: clean after services, loud after tampering."""
 
 import pytest
+from tests.waste.places.conftest import PASAR_USANG
 
 from kotacerdas.journal.keys import node_verifier
 from kotacerdas.journal.verify import verify_ledger
 from kotacerdas.waste import places
 from kotacerdas.waste.models import Container, Vehicle
 from kotacerdas.waste.places_crews import ScheduleInput, save_schedule
-from tests.waste.places.conftest import PASAR_USANG
 
 pytestmark = pytest.mark.django_db
 
