@@ -138,21 +138,10 @@ def find_container(sensor_id: Any) -> Container:
             % {"limit": MAX_SENSOR_ID_CHARS},
             "sensorId",
         )
-    # NOTE: sensor_id has no unique constraint, so two containers can be given
-    # the same id; the intake then rejects its readings instead of guessing.
-    matches = list(Container.objects.filter(sensor_id=sensor_id, active=True)[:2])
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise SensorPayloadError(
-            "sensor_ambiguous",
-            _(
-                "Sensor %(sensor)s is fitted to more than one active container; "
-                "give each container its own sensor id."
-            )
-            % {"sensor": sensor_id},
-            "sensorId",
-        )
+    # A unique constraint keeps each sensor id on one container.
+    container = Container.objects.filter(sensor_id=sensor_id, active=True).first()
+    if container is not None:
+        return container
     raise SensorPayloadError(
         "unknown_sensor",
         _(

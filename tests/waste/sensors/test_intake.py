@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -194,14 +195,16 @@ def test_inactive_container_rejected(market_site):
     assert "ppj-old" in result.message
 
 
-def test_shared_sensor_id_rejected(market_site):
+def test_shared_sensor_id_refused_by_database(market_site):
     make_container(market_site, 2, "ppj-shared")
-    make_container(market_site, 3, "ppj-shared")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_container(market_site, 3, "ppj-shared")
 
     result = sensors.ingest("ppj-shared", reading(0.5), "http")
 
-    assert result.code == "sensor_ambiguous"
-    assert SensorReading.objects.count() == 0
+    assert result.outcome == "stored"
+    assert SensorReading.objects.count() == 1
 
 
 def test_rejection_counts_by_reason(container):
