@@ -59,6 +59,7 @@ WASTE_VIEW = (
     "waste.view_pickup",
     "waste.view_sensorreading",
     "waste.view_alert",
+    "waste.view_material",
     "wastereports.view_report",
 )
 

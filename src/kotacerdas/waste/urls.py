@@ -2,9 +2,12 @@
 
 from django.urls import include, path
 
+from kotacerdas.waste import views_home
+
 app_name = "waste"
 
 urlpatterns = [
+    path("waste/", views_home.home, name="home"),
     path("waste/", include("kotacerdas.waste.urls_places")),
     path("waste/", include("kotacerdas.waste.urls_planning")),
     path("waste/", include("kotacerdas.waste.urls_pickups")),

@@ -1,0 +1,81 @@
+"""The waste home page: who may open it, which links each role gets, today's figures."""
+
+import pytest
+from django.urls import reverse
+
+from kotacerdas.waste.models import Alert, Container, Site
+
+URL = "/waste/"
+ALLOWED = {
+    "admin",
+    "waste_operator",
+    "collector",
+    "waste_bank_teller",
+    "auditor",
+    "command_center",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "persona",
+    [
+        "admin",
+        "registry_officer",
+        "waste_operator",
+        "collector",
+        "waste_bank_teller",
+        "revenue_officer",
+        "cashier",
+        "merchant",
+        "citizen",
+        "auditor",
+        "command_center",
+        "outsider",
+    ],
+)
+def test_who_may_open_the_home_page(signed_in, persona):
+    response = signed_in(persona).get(URL)
+
+    assert response.status_code == (200 if persona in ALLOWED else 403)
+
+
+@pytest.mark.django_db
+def test_collector_sees_only_the_route_link(signed_in):
+    page = signed_in("collector").get(URL).content.decode()
+
+    assert reverse("waste:collector") in page
+    assert reverse("waste:site_list") not in page
+    assert reverse("waste:pickup_review") not in page
+
+
+@pytest.mark.django_db
+def test_operator_sees_figures_and_every_operations_page(signed_in, city):
+    site = Site.objects.create(
+        code="tps-test", name="TPS Test", kind=Site.Kind.TPS, lat=-0.46, lng=100.4
+    )
+    kelurahan = city.areas.filter(level="kelurahan").first()
+    for number, fill in enumerate(["0.95", "0.30"]):
+        Container.objects.create(
+            site=site,
+            plate_code=f"PPJ-C-TEST{number}",
+            plate_key_id="k",
+            plate_signature="s",
+            name=f"Container {number}",
+            kelurahan=kelurahan,
+            lat=-0.46,
+            lng=100.4,
+            volume_m3="1.00",
+            max_load_kg=500,
+            fill_level=fill,
+        )
+    Alert.objects.create(kind=Alert.Kind.SENSOR_SILENT, subject="test:1")
+
+    response = signed_in("waste_operator").get(URL)
+
+    figures = {figure.key: figure.value for figure in response.context["figures"]}
+    assert figures["containers_due"] == 1
+    assert figures["open_alerts"] == 1
+    page = response.content.decode()
+    for name in ("waste:route_list", "waste:pickup_review", "waste:statistics"):
+        assert reverse(name) in page
