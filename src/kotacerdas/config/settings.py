@@ -231,6 +231,9 @@ KOTACERDAS_DEMO_PASSWORD = env_str("KOTACERDAS_DEMO_PASSWORD", "kotacerdas-demo"
 # Size of the demo city `kotacerdas run` builds into an empty database:
 # small, city or large.
 KOTACERDAS_DEMO_SIZE = env_str("KOTACERDAS_DEMO_SIZE", "city")
+# Whether the worker records the demo crews' pickups as their stops fall due
+# (job "demo-crews"). `kotacerdas run` turns it on unless started with --no-demo.
+KOTACERDAS_DEMO_CREWS = env_bool("KOTACERDAS_DEMO_CREWS", False)
 
 # Witnesses (see docs/witnesses.md). A checkpoint counts as witnessed once this
 # many of the active witnesses have co-signed it.

@@ -216,11 +216,13 @@ def build_demo_activity(seed: int = DEFAULT_SEED) -> list[str]:
     from kotacerdas.demo.levies import build_demo_levies
     from kotacerdas.demo.wallets import build_demo_wallets
     from kotacerdas.demo.waste import build as build_demo_waste
+    from kotacerdas.demo.waste_activity import build as build_demo_waste_activity
     from kotacerdas.snap.simulator import register_demo_partner
 
     lines = [build_demo_wallets(seed).result_line()]
     lines.append(build_demo_levies(seed).result_line())
     lines.append(build_demo_waste(seed).result_line())
+    lines.extend(build_demo_waste_activity(seed).result_lines())
     partner, _created = register_demo_partner()
     lines.append(
         f"Registered the simulated bank {partner.partner_id} for SNAP top-ups."

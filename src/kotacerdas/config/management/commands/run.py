@@ -69,6 +69,9 @@ class Command(BaseCommand):
         os.environ.setdefault(
             "KOTACERDAS_PUBLIC_URL", f"http://{options['host']}:{options['port']}"
         )
+        if not options["no_demo"]:
+            # The worker started below reads it: demo crews record their pickups.
+            os.environ.setdefault("KOTACERDAS_DEMO_CREWS", "1")
         self.prepare(create_demo=not options["no_demo"])
         processes = self.start(options)
         self.print_welcome(options)
