@@ -31,12 +31,13 @@ def test_no_message_fuzzy(po):
 
 def test_placeholders_kept_in_translation(po):
     for entry in po.translated_entries():
+        # Indonesian has one plural form, used for every count, so it
+        # translates msgid_plural and keeps that text's placeholders.
+        source = entry.msgid_plural or entry.msgid
         texts = [entry.msgstr, *entry.msgstr_plural.values()]
         for text in filter(None, texts):
             for placeholder in ("%(", "{"):
-                assert entry.msgid.count(placeholder) == text.count(placeholder), (
-                    entry.msgid
-                )
+                assert source.count(placeholder) == text.count(placeholder), entry.msgid
 
 
 def translations(entries):
