@@ -5,6 +5,7 @@ from datetime import date, time
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from kotacerdas.city.models import Area
 from kotacerdas.registry.codes import new_plate_code
@@ -18,6 +19,15 @@ PLAN_DAY = date(2031, 5, 7)
 BASE_LAT = Decimal("-0.460000")
 BASE_LNG = Decimal("100.400000")
 ROUTE_TIME_LIMIT_S = 1.0
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Assert the English source messages, on pages too (tests/i18n checks the
+    Indonesian catalogue)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kotacerdas.accounts.api_auth import create_api_token
 from kotacerdas.accounts.services import create_user
@@ -17,6 +17,15 @@ from kotacerdas.waste.models import Container, Site
 
 PASAR_BARU = "13.74.02.1006"
 SENSOR_ID = "ppj-tps-test-1"
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Assert the English source messages, on pages too (tests/i18n checks the
+    Indonesian catalogue)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def make_container(
