@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kotacerdas.city.models import Area, NeighbourhoodUnit
 from kotacerdas.registry.models import Building
@@ -153,7 +154,7 @@ class Container(models.Model):
 
     class Status(models.TextChoices):
         # FIWARE WasteContainer `status`.
-        OK = "ok", _("OK")
+        OK = "ok", pgettext_lazy("container status", "OK")
         LID_OPEN = "lidOpen", _("Lid open")
         DROPPED = "dropped", _("Dropped")
         MOVED = "moved", _("Moved")

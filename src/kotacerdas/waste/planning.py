@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from kotacerdas.journal import services as journal
 from kotacerdas.waste.events import RoutePlanned
@@ -49,13 +50,26 @@ class PlanningInvalid(ValueError):
         self.message = message
 
 
+# Why a scheduled crew got no plan: codes in logs, words on pages.
+SKIP_REASONS = {
+    "crew_inactive": gettext_lazy("the crew is inactive"),
+    "no_vehicle": gettext_lazy("the crew has no vehicle"),
+    "vehicle_unavailable": gettext_lazy("its vehicle is broken or out of service"),
+    "no_stops": gettext_lazy("no buildings or containers in the crew's area"),
+}
+
+
 @dataclass(frozen=True)
 class SkippedCrew:
-    """A scheduled crew or vehicle that got no plan, and why."""
+    """A scheduled crew or vehicle that got no plan, and why (a SKIP_REASONS code)."""
 
     crew_id: int
     vehicle_id: int | None
     reason: str
+
+    @property
+    def message(self) -> str:
+        return str(SKIP_REASONS.get(self.reason, self.reason))
 
 
 class DayPlans(list[RoutePlan]):
@@ -129,7 +143,7 @@ def plan_day(
 
     for vehicle_day in to_plan:
         if not vehicle_day.targets:
-            _skip(result.skipped, vehicle_day.crew, "no stops in the crew's area")
+            _skip(result.skipped, vehicle_day.crew, "no_stops")
             continue
         solved = solve_vehicle_route(
             vehicle_day.vehicle,
@@ -170,13 +184,13 @@ def _vehicle_days(
         ):
             continue
         if not crew.active:
-            _skip(skipped, crew, "crew is inactive")
+            _skip(skipped, crew, "crew_inactive")
             continue
         if vehicle is None:
-            _skip(skipped, crew, "crew has no vehicle")
+            _skip(skipped, crew, "no_vehicle")
             continue
         if not vehicle.active or vehicle.status in UNAVAILABLE:
-            _skip(skipped, crew, f"vehicle is {vehicle.status}, not available")
+            _skip(skipped, crew, "vehicle_unavailable")
             continue
         shift = (seconds_of(schedule.shift_start), seconds_of(schedule.shift_end))
         vehicle_day = days.setdefault(vehicle.pk, _VehicleDay(vehicle, crew, shift))

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from kotacerdas.waste.models import Alert, Container, Pickup, RoutePlan, RouteStop
 
@@ -48,7 +49,7 @@ def _links(user: object) -> list[tuple[str, list[Link]]]:
     if allowed("wastereports.view_report"):
         field.append(link(_("Citizen reports"), "wastereports:queue"))
     if field:
-        groups.append((_("Collection"), field))
+        groups.append((pgettext("waste", "Collection"), field))
     if allowed("waste.view_waste"):
         groups.append(
             (

@@ -211,8 +211,10 @@ def _fill_text(container: Container) -> str:
     if container.fill_level is None:
         return "-"
     percent = round(container.fill_level * 100)
-    due = container.fill_level >= container.fill_threshold
-    return f"{percent}%" + (f" ({_('due')})" if due else "")
+    if container.fill_level < container.fill_threshold:
+        return f"{percent}%"
+    due = _("due")
+    return f"{percent}% ({due})"
 
 
 @places_page(MANAGE)

@@ -107,7 +107,7 @@ def route_plan_day(request: HttpRequest) -> HttpResponse:
         messages.warning(
             request,
             _("Crew %(crew)s got no route: %(reason)s.")
-            % {"crew": skipped.crew_id, "reason": skipped.reason},
+            % {"crew": skipped.crew_id, "reason": skipped.message},
         )
     return redirect(f"{reverse('waste:route_list')}?date={day.isoformat()}")
 

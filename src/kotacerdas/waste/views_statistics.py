@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from kotacerdas.waste import statistics
 from kotacerdas.waste.models import SortingGroup
@@ -22,8 +22,8 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class StatisticsForm(forms.Form):
-    start = forms.DateField(label=gettext_lazy("From"), required=False)
-    end = forms.DateField(label=gettext_lazy("To"), required=False)
+    start = forms.DateField(label=pgettext_lazy("date range", "From"), required=False)
+    end = forms.DateField(label=pgettext_lazy("date range", "To"), required=False)
     day = forms.DateField(label=gettext_lazy("Coverage on"), required=False)
     month = forms.CharField(
         label=gettext_lazy("SIPSN month"),

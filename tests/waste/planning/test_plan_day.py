@@ -124,8 +124,8 @@ def test_crews_without_vehicle_skipped(waste_city):
 
     assert plans == []
     reasons = {skip.crew_id: skip.reason for skip in plans.skipped}
-    assert reasons[walking.pk] == "crew has no vehicle"
-    assert reasons[waste_city.spare_crew.pk] == "vehicle is broken, not available"
+    assert reasons[walking.pk] == "no_vehicle"
+    assert reasons[waste_city.spare_crew.pk] == "vehicle_unavailable"
 
 
 def test_schedule_off_day_plans_nothing(waste_city):
