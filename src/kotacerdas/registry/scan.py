@@ -10,6 +10,7 @@ shows whether the plate is genuine and nothing personal.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -437,6 +438,23 @@ def plate_install(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Pages for plates of other kinds than buildings, by kind letter (the second
+# part of the code). Apps that issue such plates register theirs, so the
+# registry needs no import of them.
+LandingPage = Callable[[HttpRequest, ReadPlate], HttpResponse]
+_other_landings: dict[str, LandingPage] = {}
+
+
+def register_landing(kind: str, page: LandingPage) -> None:
+    """Serve the landing page of plates whose kind letter is `kind`."""
+    _other_landings[kind] = page
+
+
+def _kind(code: str | None) -> str | None:
+    parts = (code or "").split("-")
+    return parts[1] if len(parts) == 4 else None
+
+
 @require_GET
 def plate_landing(request: HttpRequest, code: str) -> HttpResponse:
     """Serve what a phone's camera app opens from a plate's QR code.
@@ -446,6 +464,10 @@ def plate_landing(request: HttpRequest, code: str) -> HttpResponse:
     the scan page with the same text, which shows what their role may see.
     """
     text = request.build_absolute_uri()
+    read = read_plate_text(text)
+    other = _other_landings.get(_kind(read.code) or "")
+    if other is not None and read.verdict != Verdict.MALFORMED:
+        return other(request, read)
     if has_scan_rights(request.user):
         return HttpResponseRedirect(
             f"{reverse('registry:scan')}?{urlencode({'text': text})}"

@@ -10,6 +10,8 @@ class WasteConfig(AppConfig):
 
     def ready(self) -> None:
         # Each area registers its own worker jobs and replay checkers.
+        # Container plates open their own page from the registry's /p/<code>.
+        from kotacerdas.registry.scan import register_landing
         from kotacerdas.waste import (
             events,  # noqa: F401  (declares event types)
             pickups,
@@ -18,7 +20,9 @@ class WasteConfig(AppConfig):
             sensors,
             statistics,
         )
+        from kotacerdas.waste.views_container_plate import container_landing
 
+        register_landing("C", container_landing)
         places.register()
         planning.register()
         pickups.register()
