@@ -328,8 +328,9 @@ def _build_model(problem: Problem, jobs: list[Job], *, all_optional: bool) -> _M
 
 
 def _prize_above_any_route(distance: np.ndarray, job_count: int) -> int:
-    # Serving one more job never adds more than two of the longest edges, so this
-    # prize makes the solver keep a required job whenever it fits at all.
+    # Inserting a job, even with an extra unload before it, adds at most three
+    # of the longest edges. This prize is at least four, so the solver keeps
+    # every required job that fits.
     longest = int(distance.max()) if distance.size else 0
     return min(2 * longest * (job_count + 1) + 1, MAX_VALUE // 4)
 
