@@ -329,8 +329,8 @@ def _build_model(problem: Problem, jobs: list[Job], *, all_optional: bool) -> _M
 
 def _prize_above_any_route(distance: np.ndarray, job_count: int) -> int:
     # Inserting a job, even with an extra unload before it, adds at most three
-    # of the longest edges. This prize is at least four, so the solver keeps
-    # every required job that fits.
+    # of the longest edges. This prize is at least four, so dropping a required
+    # job that fits never lowers the cost.
     longest = int(distance.max()) if distance.size else 0
     return min(2 * longest * (job_count + 1) + 1, MAX_VALUE // 4)
 
