@@ -46,6 +46,7 @@ from kotacerdas.waste.models import (
     SortingGroup,
 )
 from kotacerdas.waste.pickups_photos import PhotoRejected, check_photo
+from kotacerdas.waste.routing.distances import haversine_m as great_circle_m
 
 logger = logging.getLogger(__name__)
 
@@ -126,19 +127,9 @@ class RecordedPickup:
 # ------------------------------------------------------------------ geometry
 
 
-EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius
-
-
 def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     """Return the great-circle distance in metres between two WGS84 points."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    d_phi = phi2 - phi1
-    d_lambda = math.radians(lng2 - lng1)
-    a = (
-        math.sin(d_phi / 2) ** 2
-        + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+    return great_circle_m((lat1, lng1), (lat2, lng2))
 
 
 # ---------------------------------------------------------------- validation

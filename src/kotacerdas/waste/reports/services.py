@@ -34,6 +34,7 @@ from kotacerdas.waste.reports.models import (
     ReportUpdate,
     Status,
 )
+from kotacerdas.waste.routing.distances import haversine_m as great_circle_m
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,6 @@ PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
 # Open reports of the same kind within this distance are offered as duplicates.
 DUPLICATE_RADIUS_M = 150
-EARTH_RADIUS_M = 6_371_008.8
 DESCRIPTION_MAX_CHARS = 2000
 
 # Allowed status moves; "assigned" is reached through `assign_report`.
@@ -89,15 +89,8 @@ class ReportInput:
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance in metres (haversine on a sphere of mean radius)."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlambda = math.radians(lng2 - lng1)
-    h = (
-        math.sin(dphi / 2) ** 2
-        + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    """Return the great-circle distance in metres between two WGS84 points."""
+    return great_circle_m((lat1, lng1), (lat2, lng2))
 
 
 @cache
