@@ -8,6 +8,7 @@ with no arrival time, so no stop is lost: the route page lists it as not fitted.
 """
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,7 +36,17 @@ from kotacerdas.waste.planning_solve import SolvedRoute, solve_vehicle_route
 
 logger = logging.getLogger(__name__)
 
-PLAN_JOB_INTERVAL_S = 300.0
+PLAN_JOB_INTERVAL_S = 20.0
+# One run of the route-planning job stops starting new solves after this many
+# seconds, so the single worker thread also gets to seal journal blocks. Each
+# run plans at least one vehicle, and one solve takes at most about
+# KOTACERDAS_ROUTING_TIME_LIMIT_S.
+PLAN_JOB_BUDGET_S = 5.0
+# A vehicle-day with more stops than this is solved over the first this many
+# (containers first, then buildings by id); the rest stay on the plan as not
+# fitted. PyVRP 0.14 checks its time limit only between local searches, and one
+# search over about 1,000 stops ran for minutes, so the cap bounds a solve.
+MAX_STOPS_PER_ROUTE = 300
 UNAVAILABLE = (Vehicle.Status.BROKEN, Vehicle.Status.OUT_OF_SERVICE)
 ROUTE_KINDS = (RouteStop.Kind.BUILDING, RouteStop.Kind.CONTAINER)
 FINISHED = (RouteStop.Status.DONE, RouteStop.Status.EXCEPTION)
@@ -73,11 +84,16 @@ class SkippedCrew:
 
 
 class DayPlans(list[RoutePlan]):
-    """The plans of a day; `skipped` lists the crews that got none."""
+    """The plans of a day.
+
+    `skipped` lists the crews that got none, and `pending` the ids of vehicles
+    left unplanned because the time budget ran out.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.skipped: list[SkippedCrew] = []
+        self.pending: list[int] = []
 
 
 @dataclass
@@ -114,14 +130,18 @@ def plan_day(
     *,
     vehicles: Iterable[Vehicle | int] | None = None,
     time_limit_s: float | None = None,
+    budget_s: float | None = None,
     actor: Any = None,
 ) -> DayPlans:
     """Plan each scheduled vehicle of `day` that has no plan yet.
 
     A vehicle that already has a plan for the day keeps it, and that plan is
     returned as it is. Crews without a usable vehicle are listed in `skipped`.
-    `vehicles` limits the planning to those vehicles.
+    `vehicles` limits the planning to those vehicles. With `budget_s`, no new
+    solve starts once that many seconds have passed (at least one vehicle is
+    planned), and the vehicles left are listed in `pending`.
     """
+    started = time.monotonic()
     vehicle_ids = None
     if vehicles is not None:
         vehicle_ids = {v.pk if isinstance(v, Vehicle) else v for v in vehicles}
@@ -141,19 +161,55 @@ def plan_day(
             extra={"container_key": key},
         )
 
+    solved_any = False
     for vehicle_day in to_plan:
         if not vehicle_day.targets:
             _skip(result.skipped, vehicle_day.crew, "no_stops")
             continue
-        solved = solve_vehicle_route(
-            vehicle_day.vehicle,
-            start_point=(vehicle_day.vehicle.depot.lat, vehicle_day.vehicle.depot.lng),
-            shift=vehicle_day.shift,
-            targets=list(vehicle_day.targets.values()),
-            time_limit_s=_time_limit(time_limit_s),
-        )
+        if (
+            budget_s is not None
+            and solved_any
+            and time.monotonic() - started >= budget_s
+        ):
+            result.pending.append(vehicle_day.vehicle.pk)
+            continue
+        solved = _solve_within_cap(day, vehicle_day, _time_limit(time_limit_s))
+        solved_any = True
         result.append(_store_new_plan(day, vehicle_day, solved, actor))
     return result
+
+
+def _solve_within_cap(
+    day: date, vehicle_day: _VehicleDay, time_limit_s: float
+) -> SolvedRoute:
+    """Solve the vehicle's first MAX_STOPS_PER_ROUTE targets; the rest are not fitted."""
+    targets = sorted(
+        vehicle_day.targets.values(),
+        key=lambda target: (target.is_building, target.object_id),
+    )
+    kept, over = targets[:MAX_STOPS_PER_ROUTE], targets[MAX_STOPS_PER_ROUTE:]
+    if over:
+        logger.warning(
+            "vehicle %s has %s stops on %s, more than the %s one route may have; "
+            "%s stops stay not fitted. Split its schedules into smaller areas.",
+            vehicle_day.vehicle.pk,
+            len(targets),
+            day,
+            MAX_STOPS_PER_ROUTE,
+            len(over),
+            extra={"vehicle_id": vehicle_day.vehicle.pk},
+        )
+    solved = solve_vehicle_route(
+        vehicle_day.vehicle,
+        start_point=(vehicle_day.vehicle.depot.lat, vehicle_day.vehicle.depot.lng),
+        shift=vehicle_day.shift,
+        targets=kept,
+        time_limit_s=time_limit_s,
+    )
+    for target in over:
+        solved.targets[target.key] = target
+        solved.unassigned.append(target.key)
+    return solved
 
 
 def _skip(skipped: list[SkippedCrew], crew: Crew, reason: str) -> None:
@@ -421,22 +477,69 @@ def _store_new_plan(
 # ------------------------------------------------------------------ worker
 
 
+def unplanned_vehicle_ids(day: date) -> list[int]:
+    """Return the vehicles scheduled on `day` that could drive and have no plan.
+
+    Reads only schedules, crews and vehicles, so it is cheap to call often.
+    """
+    planned = set(
+        RoutePlan.objects.filter(date=day).values_list("vehicle_id", flat=True)
+    )
+    vehicle_ids = set()
+    for schedule in schedules_on(day):
+        crew = schedule.crew
+        vehicle = crew.vehicle
+        if not crew.active or vehicle is None or vehicle.pk in planned:
+            continue
+        if vehicle.active and vehicle.status not in UNAVAILABLE:
+            vehicle_ids.add(vehicle.pk)
+    return sorted(vehicle_ids)
+
+
+# Vehicles of a day that the job found with nothing to collect, so later runs
+# do not look again. Kept in memory: a restarted worker looks once more.
+_no_stops: dict[date, set[int]] = {}
+
+
 def plan_today_if_missing() -> int:
-    """Plan today's routes when today has no plan at all; return plans written."""
+    """Plan today's vehicles that have no plan yet, a few per run; return plans written.
+
+    Each run solves vehicles until PLAN_JOB_BUDGET_S has passed, at least one,
+    so a city of dozens of routes is planned over several runs while the
+    worker's other jobs keep running between them.
+    """
     today = timezone.localdate()
-    if RoutePlan.objects.filter(date=today).exists():
+    for day in [day for day in _no_stops if day != today]:
+        del _no_stops[day]
+    waiting = [
+        vehicle_id
+        for vehicle_id in unplanned_vehicle_ids(today)
+        if vehicle_id not in _no_stops.get(today, set())
+    ]
+    if not waiting:
         return 0
-    if not schedules_on(today):
-        return 0
-    logger.info("route planning started for %s", today)
-    plans = plan_day(today, actor="worker:route-planning")
     logger.info(
-        "route planning finished for %s: %s plans, %s crews skipped",
+        "route planning started for %s: %s vehicles without a plan", today, len(waiting)
+    )
+    plans = plan_day(
         today,
-        len(plans),
+        vehicles=waiting,
+        budget_s=PLAN_JOB_BUDGET_S,
+        actor="worker:route-planning",
+    )
+    written = [plan for plan in plans if plan.vehicle_id in waiting]
+    for skipped in plans.skipped:
+        if skipped.reason == "no_stops" and skipped.vehicle_id is not None:
+            _no_stops.setdefault(today, set()).add(skipped.vehicle_id)
+    logger.info(
+        "route planning run finished for %s: %s plans written, %s vehicles left, "
+        "%s crews skipped",
+        today,
+        len(written),
+        len(plans.pending),
         len(plans.skipped),
     )
-    return len(plans)
+    return len(written)
 
 
 def register() -> None:

@@ -33,6 +33,8 @@ MAX_DAYS_OF_WASTE = 7
 # Seconds at a building: fixed stopping time plus one bin per household.
 BUILDING_STOP_S = 30
 BUILDING_BIN_S = 30
+# Unload sites offered to the solver per route (see `unload_sites`).
+UNLOAD_SITES_PER_ROUTE = 3
 
 
 @dataclass(frozen=True)
@@ -197,13 +199,27 @@ def over_threshold_containers(exclude_keys: Iterable[str]) -> list[Target]:
     ]
 
 
-def unload_sites(vehicle: Vehicle) -> list[Site]:
-    """Return where a vehicle empties its load: trucks at the TPA, carts at a TPS."""
+def unload_sites(vehicle: Vehicle, near: Sequence[Target] = ()) -> list[Site]:
+    """Return where a vehicle empties its load: trucks at the TPA, carts at a TPS.
+
+    With `near`, only the UNLOAD_SITES_PER_ROUTE sites closest to the middle of
+    those targets are returned, nearest first. Every extra site is one more
+    reload depot for the solver, and a city has dozens of TPS, which slows the
+    search down a lot while a cart only ever unloads at one near its stops.
+    """
     if vehicle.kind == Vehicle.Kind.MOTOR_CART:
         kinds = [Site.Kind.TPS, Site.Kind.TPS3R]
     else:
         kinds = [Site.Kind.TPA]
-    return list(Site.objects.filter(kind__in=kinds, active=True).order_by("id"))
+    sites = list(Site.objects.filter(kind__in=kinds, active=True).order_by("id"))
+    if not near or len(sites) <= UNLOAD_SITES_PER_ROUTE:
+        return sites
+    middle = (
+        sum((target.lat for target in near), Decimal(0)) / len(near),
+        sum((target.lng for target in near), Decimal(0)) / len(near),
+    )
+    sites.sort(key=lambda site: distance_km((site.lat, site.lng), middle))
+    return sites[:UNLOAD_SITES_PER_ROUTE]
 
 
 def distance_km(a: tuple[Decimal, Decimal], b: tuple[Decimal, Decimal]) -> float:

@@ -95,7 +95,7 @@ def solve_vehicle_route(
     time_limit_s: float,
 ) -> SolvedRoute:
     """Solve one vehicle's route over `targets` within its shift."""
-    sites = unload_sites(vehicle)
+    sites = unload_sites(vehicle, near=targets)
     if not targets:
         name = routing.default_engine().name
         return SolvedRoute(engine=name, route=None, targets={}, sites_by_location={})

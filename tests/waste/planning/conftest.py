@@ -11,6 +11,7 @@ from kotacerdas.city.models import Area
 from kotacerdas.registry.codes import new_plate_code
 from kotacerdas.registry.models import Building
 from kotacerdas.registry.services import BuildingInput, register_building
+from kotacerdas.waste import planning
 from kotacerdas.waste.models import Container, Crew, Schedule, Site, Vehicle
 
 PASAR_USANG = "13.74.02.1002"
@@ -28,6 +29,18 @@ def _english(settings):
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _forget_empty_vehicles():
+    """Clear the route-planning job's in-memory list of vehicles with no stops.
+
+    Vehicle ids repeat between tests, so a list left by one test would make
+    the job skip a vehicle of the next.
+    """
+    planning._no_stops.clear()
+    yield
+    planning._no_stops.clear()
 
 
 @dataclass
