@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils import timezone
 
 from kotacerdas.city.models import Area
@@ -66,16 +67,14 @@ def seed(
 ) -> BankSummary:
     """Create the seven units, price lists, members and posted deposits.
 
-    Idempotent: a unit that exists is left as it is. Members are taken from
-    citizen wallets that have a holder; the demo teller tells at every unit.
+    Idempotent: a unit that exists is left as it is. Members are drawn from
+    the citizen wallets of people living in the unit's kelurahan, or from any
+    citizen wallet when that kelurahan has too few. A wallet with a login
+    (the demo citizen's) joins the unit of its kelurahan first. A wallet needs
+    no login to join. The demo teller tells at every unit.
     """
     summary = BankSummary()
     teller = get_user_model().objects.filter(username=teller_username).first()
-    wallets = list(
-        Account.objects.filter(kind=AccountKind.CITIZEN, holder__isnull=False)
-        .order_by("id")
-        .values_list("pk", flat=True)
-    )
     for code, name, kelurahan, kind, hours in UNITS:
         if Unit.objects.filter(code=code).exists():
             continue
@@ -84,8 +83,7 @@ def seed(
         if teller is None:
             continue
         unit.tellers.add(teller)
-        chosen = rng.sample(wallets, min(members_per_unit, len(wallets)))
-        for account_id in chosen:
+        for account_id in _member_wallets(rng, kelurahan, members_per_unit):
             membership = services.join(
                 unit, Account.objects.get(pk=account_id), actor=ACTOR
             )
@@ -95,8 +93,26 @@ def seed(
     return summary
 
 
+def _member_wallets(rng: random.Random, kelurahan: str, count: int) -> list[int]:
+    """Return the ids of `count` citizen wallets to join a unit in `kelurahan`."""
+    citizen = Account.objects.filter(kind=AccountKind.CITIZEN).order_by("id")
+    local = citizen.filter(
+        Q(member__household__building__kelurahan__code=kelurahan)
+        | Q(holder__member__household__building__kelurahan__code=kelurahan)
+    )
+    with_login = list(local.filter(holder__isnull=False).values_list("pk", flat=True))
+    others = list(local.exclude(pk__in=with_login).values_list("pk", flat=True))
+    chosen = with_login[:count]
+    chosen += rng.sample(others, min(count - len(chosen), len(others)))
+    if len(chosen) < count:
+        rest = list(citizen.exclude(pk__in=chosen).values_list("pk", flat=True))
+        chosen += rng.sample(rest, min(count - len(chosen), len(rest)))
+    return chosen
+
+
 def _open(code: str, name: str, kelurahan: str, kind: str, hours: str) -> Unit:
-    site = Site.objects.filter(code=f"bank-{code}").first()
+    # The demo waste system (demo.waste) names these sites bank-sampah-<code>.
+    site = Site.objects.filter(code__in=(f"bank-sampah-{code}", f"bank-{code}")).first()
     if site is None:
         area = Area.objects.get(code=kelurahan)
         site = save_site(
