@@ -20,12 +20,15 @@ from kotacerdas.journal.worker import app_jobs
 from kotacerdas.registry.models import Building, Member
 from kotacerdas.registry.services import member_nik
 from kotacerdas.wallet.models import Account, Transfer, TransferKind
-from kotacerdas.waste.models import Alert, Pickup, RoutePlan, RouteStop
+from kotacerdas.waste.bank.models import Deposit, Membership, Unit
+from kotacerdas.waste.models import Alert, Pickup, RoutePlan, RouteStop, Site
 
 pytestmark = pytest.mark.django_db
 SEED = 21
 # A short search keeps each build to a few seconds; plan quality is not tested here.
 TIME_LIMIT_S = 0.2
+# The default of `waste.bank.demo.seed`.
+MEMBERS_PER_UNIT = 8
 
 
 def local_time(hour: int, minute: int = 0) -> datetime:
@@ -246,3 +249,25 @@ def test_job_limits_stops_per_run(planned_before_dawn, monkeypatch):
     assert second >= 2
     assert stops_with_pickups.count() == 4
     assert Pickup.objects.count() == first + second
+
+
+def test_banks_reuse_demo_sites(built):
+    banks = Site.objects.filter(kind=Site.Kind.WASTE_BANK)
+
+    assert banks.count() == 7
+    assert all(site.code.startswith("bank-sampah-") for site in banks)
+    assert set(Unit.objects.values_list("site__code", flat=True)) == set(
+        banks.values_list("code", flat=True)
+    )
+
+
+def test_bank_members_need_no_login(built):
+    for unit in Unit.objects.all():
+        memberships = Membership.objects.filter(unit=unit)
+        assert memberships.count() == MEMBERS_PER_UNIT, unit.code
+        assert Deposit.objects.filter(membership__unit=unit).count() == (
+            MEMBERS_PER_UNIT
+        ), unit.code
+    without_login = Membership.objects.filter(account__holder__isnull=True)
+    assert without_login.count() >= 7 * (MEMBERS_PER_UNIT - 1)
+    assert built.banks.members == 7 * MEMBERS_PER_UNIT

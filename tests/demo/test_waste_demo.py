@@ -1,15 +1,26 @@
 """The demo city's waste system: places, fleet and schedules for the small demo."""
 
-from datetime import date
+import itertools
+import math
+from collections import Counter
+from datetime import date, time
 
 import pytest
 
 from kotacerdas.accounts.services import create_user
 from kotacerdas.city.models import Area
 from kotacerdas.demo import services as demo
-from kotacerdas.demo.waste import DEMO_COLLECTOR, WASTE_BANKS, build
+from kotacerdas.demo.waste import (
+    DEMO_COLLECTOR,
+    DOOR_TO_DOOR_WEEKDAYS,
+    MAX_BUILDINGS_PER_CART_DAY,
+    WASTE_BANKS,
+    build,
+    door_to_door_days,
+)
 from kotacerdas.journal.keys import node_verifier
 from kotacerdas.journal.verify import verify_ledger
+from kotacerdas.registry.models import Building
 from kotacerdas.registry.plates import Verdict, read_plate_text
 from kotacerdas.waste.container_plates import container_plate_url
 from kotacerdas.waste.models import Container, Crew, Schedule, Site, Vehicle
@@ -33,7 +44,8 @@ def test_demo_builds_sites_and_fleet(built):
     assert Site.objects.filter(kind=Site.Kind.TPS3R).count() == 3
     assert Vehicle.objects.filter(kind=Vehicle.Kind.DUMP_TRUCK).count() == 4
     assert Vehicle.objects.filter(kind=Vehicle.Kind.ARM_ROLL).count() == 2
-    assert Vehicle.objects.filter(kind=Vehicle.Kind.MOTOR_CART).count() == 10
+    carts = math.ceil(len(door_to_door_days()) / len(DOOR_TO_DOOR_WEEKDAYS))
+    assert Vehicle.objects.filter(kind=Vehicle.Kind.MOTOR_CART).count() == carts
     assert Crew.objects.count() == Vehicle.objects.count()
 
 
@@ -48,13 +60,50 @@ def test_waste_banks_in_their_kelurahan(built):
 def test_every_kelurahan_has_tps_and_service(built):
     for area in Area.objects.filter(level=Area.Level.KELURAHAN):
         assert area.waste_sites.filter(kind=Site.Kind.TPS).exists(), area.name
-        door_to_door = area.waste_schedules.filter(service="door_to_door")
-        assert [schedule.weekdays for schedule in door_to_door] in (
-            ["135"],
-            ["246"],
-        ), area.name
+        assert area.waste_schedules.filter(service="door_to_door").exists(), area.name
     market = Site.objects.filter(kind=Site.Kind.TPS, kelurahan__name="Pasar Baru")
     assert market.count() == 4
+    for site in market:
+        assert site.containers.count() == 1, site.code
+
+
+def test_every_rt_served_twice_a_week(built):
+    door_to_door = Schedule.objects.filter(service="door_to_door")
+    served = Counter(
+        (schedule.unit.kelurahan_id, schedule.unit.rw, schedule.unit.rt)
+        for schedule in door_to_door.select_related("unit")
+    )
+    with_buildings = set(
+        Building.objects.filter(status=Building.Status.ACTIVE).values_list(
+            "kelurahan_id", "unit__rw", "unit__rt"
+        )
+    )
+    assert set(served) == with_buildings
+    assert set(served.values()) == {1}
+    assert {schedule.weekdays for schedule in door_to_door} <= set(
+        DOOR_TO_DOOR_WEEKDAYS
+    )
+
+
+def test_cart_days_within_building_cap(built):
+    days = door_to_door_days()
+
+    assert days
+    active = Building.objects.filter(status=Building.Status.ACTIVE)
+    assert sum(day.buildings for day in days) == active.count()
+    for day in days:
+        assert day.buildings <= MAX_BUILDINGS_PER_CART_DAY or len(day.rts) == 1
+
+
+def test_cart_day_slots_fill_the_shift(built):
+    cart = Crew.objects.filter(vehicle__kind=Vehicle.Kind.MOTOR_CART).first()
+    saturday = cart.schedules.filter(weekdays__contains="6").order_by("shift_start")
+    slots = [(schedule.shift_start, schedule.shift_end) for schedule in saturday]
+
+    assert slots[0][0] == time(6)
+    assert slots[-1][1] == time(11)
+    for (_start, end), (next_start, _end) in itertools.pairwise(slots):
+        assert end == next_start
 
 
 def test_containers_have_sensors_and_plates(built):

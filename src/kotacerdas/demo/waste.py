@@ -13,19 +13,22 @@ the TPA's point is drawn inside Kampung Manggis, a guess at its location.
 """
 
 import logging
+import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Count
 
 from kotacerdas.accounts.models import User
 from kotacerdas.accounts.services import create_user
 from kotacerdas.city.models import Area
 from kotacerdas.demo.places import Boundary, Point
 from kotacerdas.registry.levy import plate_prefix
+from kotacerdas.registry.models import Building
 from kotacerdas.waste import places, places_crews
 from kotacerdas.waste.models import Site, Vehicle
 
@@ -46,13 +49,28 @@ WASTE_BANKS = (
     ("Anggrek Bulan", "Pasar Usang"),
 )
 # Vehicle type: (how many, capacity kg, capacity m³, collectors per crew).
-# Capacities are typical of these vehicle types, not a survey of the city's fleet.
+# Capacities are typical of these vehicle types, not a survey of the city's
+# fleet. The number of motor carts follows from the buildings (see
+# `door_to_door_days`), so 0 here is a placeholder. The two pick-ups have no
+# schedule: they stand by for a vehicle that breaks down.
 FLEET: dict[str, tuple[int, int, str, int]] = {
     Vehicle.Kind.ARM_ROLL: (2, 4000, "6", 2),
     Vehicle.Kind.DUMP_TRUCK: (4, 6000, "8", 3),
     Vehicle.Kind.PICKUP: (2, 1000, "2.5", 2),
-    Vehicle.Kind.MOTOR_CART: (10, 300, "1.5", 1),
+    Vehicle.Kind.MOTOR_CART: (0, 300, "1.5", 1),
 }
+# Door to door: each RT twice a week, on one of these weekday pairs, by a motor
+# cart that serves a run of neighbouring RT of one kelurahan each working day.
+# A cart-day takes at most this many buildings. The planner estimates about
+# 10 kg a building for three or four days of waste, so a full cart-day is about
+# 1,200 kg: four or five trips to a TPS with a 300 kg cart.
+DOOR_TO_DOOR_WEEKDAYS = ("14", "25", "36")
+MAX_BUILDINGS_PER_CART_DAY = 120
+DOOR_TO_DOOR_START_HOUR = 6
+DOOR_TO_DOOR_HOURS = 5
+# Minutes a motor cart needs to tip its load at a TPS; trucks load TPS
+# containers, which have their own service time.
+TPS_UNLOAD_MINUTES = 10
 # The demo user `collector` works on the first arm-roll crew, which empties
 # the market TPS containers every day, so the collector page always has a route.
 DEMO_COLLECTOR = "collector"
@@ -91,16 +109,21 @@ def build(seed: int) -> WasteSummary:
         area.name: area
         for area in Area.objects.filter(level=Area.Level.KELURAHAN).order_by("code")
     }
+    cart_days = door_to_door_days()
+    counts = {kind: spec[0] for kind, spec in FLEET.items()}
+    counts[Vehicle.Kind.MOTOR_CART] = math.ceil(
+        len(cart_days) / len(DOOR_TO_DOOR_WEEKDAYS)
+    )
     collectors = _collector_users(
-        sum(count * crew for count, _kg, _m3, crew in FLEET.values())
+        sum(counts[kind] * spec[3] for kind, spec in FLEET.items())
     )
     summary = WasteSummary()
     with transaction.atomic(durable=True):
         builder = _Builder(rng, areas, summary)
         builder.sites()
-        builder.fleet()
+        builder.fleet(counts)
         builder.crews(collectors)
-        builder.schedules()
+        builder.schedules(cart_days)
     logger.info(
         "built demo waste: %s sites, %s containers, %s vehicles, %s schedules",
         summary.sites,
@@ -109,6 +132,52 @@ def build(seed: int) -> WasteSummary:
         summary.schedules,
     )
     return summary
+
+
+@dataclass
+class CartDay:
+    """A run of neighbouring RT of one kelurahan that one cart serves in a day."""
+
+    kelurahan: str
+    # (RW, RT, active buildings with coordinates), in RW and RT order.
+    rts: list[tuple[str, str, int]] = field(default_factory=list)
+
+    @property
+    def buildings(self) -> int:
+        return sum(count for _rw, _rt, count in self.rts)
+
+
+def door_to_door_days() -> list[CartDay]:
+    """Pack the city's RT into cart-days of at most MAX_BUILDINGS_PER_CART_DAY.
+
+    RT are taken in kelurahan, RW and RT order, so a cart-day holds
+    neighbouring RT. A cart-day never spans two kelurahan. An RT larger than
+    the maximum gets a cart-day of its own.
+    """
+    rows = (
+        Building.objects.filter(
+            status=Building.Status.ACTIVE,
+            lat__isnull=False,
+            lng__isnull=False,
+            unit__isnull=False,
+        )
+        .exclude(unit__rt="")
+        .values_list("kelurahan__name", "unit__rw", "unit__rt")
+        .annotate(count=Count("id"))
+        .order_by("kelurahan__code", "unit__rw", "unit__rt")
+    )
+    days: list[CartDay] = []
+    for kelurahan, rw, rt, count in rows:
+        current = days[-1] if days else None
+        if (
+            current is None
+            or current.kelurahan != kelurahan
+            or current.buildings + count > MAX_BUILDINGS_PER_CART_DAY
+        ):
+            current = CartDay(kelurahan)
+            days.append(current)
+        current.rts.append((rw, rt, count))
+    return days
 
 
 def _collector_users(count: int) -> list[User]:
@@ -164,7 +233,7 @@ class _Builder:
         kelurahan: str,
         *,
         city_wide: bool = False,
-        service_minutes: int = 15,
+        service_minutes: int = TPS_UNLOAD_MINUTES,
         opens_at: str | None = None,
         closes_at: str | None = None,
     ) -> Site:
@@ -221,8 +290,10 @@ class _Builder:
             Site.Kind.TPS,
             kelurahan,
         )
-        for bin_number in range(1, (3 if market else self.rng.randint(1, 2)) + 1):
-            # Market TPS have arm-roll boxes; elsewhere smaller masonry or steel bins.
+        for bin_number in range(1, (1 if market else self.rng.randint(1, 2)) + 1):
+            # A market TPS has one arm-roll box, which the market's arm-roll
+            # truck takes to the TPA every day; elsewhere smaller masonry or
+            # steel bins.
             volume, load = (
                 ("6", 2500) if market else (self.rng.choice(("1", "1.5", "2")), 600)
             )
@@ -237,11 +308,11 @@ class _Builder:
             )
             self.summary.containers += 1
 
-    def fleet(self) -> None:
+    def fleet(self, counts: dict[str, int]) -> None:
         assert self.depot is not None
         number = 8100
-        for kind, (count, capacity_kg, capacity_m3, _crew) in FLEET.items():
-            for _ in range(count):
+        for kind, (_count, capacity_kg, capacity_m3, _crew) in FLEET.items():
+            for _ in range(counts[kind]):
                 number += self.rng.randint(1, 40)
                 vehicle = places.save_vehicle(
                     places.VehicleInput(
@@ -283,52 +354,90 @@ class _Builder:
         kelurahan: str,
         service: str,
         weekdays: str,
-        start: int,
-        hours: int,
+        start: time,
+        end: time,
+        *,
+        rw: str = "",
+        rt: str = "",
     ) -> None:
         places_crews.save_schedule(
             places_crews.ScheduleInput(
                 kelurahan_code=self.areas[kelurahan].code,
                 weekdays=weekdays,
-                shift_start=time(start),
-                shift_end=time(start + hours),
+                shift_start=start,
+                shift_end=end,
                 crew_id=crew.pk,
                 service=service,
+                rw=rw,
+                rt=rt,
                 valid_from=date.today() - timedelta(days=SCHEDULES_START_DAYS_AGO),
             )
         )
         self.summary.schedules += 1
 
-    def schedules(self) -> None:
-        """Door to door three days a week everywhere; market containers daily.
+    def schedules(self, cart_days: list[CartDay]) -> None:
+        """Door to door twice a week per RT; market containers daily; TPS thrice.
 
-        Motor carts and pick-ups serve one or two kelurahan each: the first on
-        Monday, Wednesday and Friday, the second on Tuesday, Thursday and
-        Saturday. Dump trucks empty the other TPS three days a week in
-        three-hour shifts.
+        Cart-day k goes to cart k // 3 on the weekday pair k % 3, so a cart
+        serves neighbouring RT on Monday and Thursday, Tuesday and Friday, and
+        Wednesday and Saturday. Its five-hour shift is split into one
+        consecutive time slot per RT, as long as the RT's share of the
+        cart-day's buildings. A crew cannot have two schedules at the same
+        hour, and residents then know when their RT is collected. Each market's
+        arm-roll truck empties its four boxes every day in a five-hour shift.
+        Dump trucks empty the other TPS three days a week in three-hour shifts.
         """
-        door_to_door = (
-            self.crews_by_kind[Vehicle.Kind.MOTOR_CART]
-            + self.crews_by_kind[Vehicle.Kind.PICKUP]
-        )
-        for index, kelurahan in enumerate(self.areas):
-            crew = door_to_door[index % len(door_to_door)]
-            weekdays = "135" if index < len(door_to_door) else "246"
-            self._schedule(crew, kelurahan, "door_to_door", weekdays, 6, 5)
+        carts = self.crews_by_kind.get(Vehicle.Kind.MOTOR_CART, [])
+        pairs = len(DOOR_TO_DOOR_WEEKDAYS)
+        for index, cart_day in enumerate(cart_days):
+            crew = carts[index // pairs]
+            weekdays = DOOR_TO_DOOR_WEEKDAYS[index % pairs]
+            for (rw, rt, _count), (start, end) in zip(
+                cart_day.rts, _rt_slots(cart_day), strict=True
+            ):
+                self._schedule(
+                    crew, cart_day.kelurahan, "door_to_door", weekdays, start, end,
+                    rw=rw, rt=rt,
+                )  # fmt: skip
         for crew, kelurahan in zip(
             self.crews_by_kind[Vehicle.Kind.ARM_ROLL], MARKET_KELURAHAN, strict=True
         ):
-            self._schedule(crew, kelurahan, "containers", EVERY_DAY, 5, 3)
+            self._schedule(crew, kelurahan, "containers", EVERY_DAY, time(5), time(10))
         trucks = self.crews_by_kind[Vehicle.Kind.DUMP_TRUCK]
         others = [name for name in self.areas if name not in MARKET_KELURAHAN]
         for index, kelurahan in enumerate(others):
             turn = index // len(trucks)
             weekdays = "135" if turn % 2 == 0 else "246"
+            start_hour = 7 + 3 * (turn // 2)
             self._schedule(
                 trucks[index % len(trucks)],
                 kelurahan,
                 "containers",
                 weekdays,
-                7 + 3 * (turn // 2),
-                3,
+                time(start_hour),
+                time(start_hour + 3),
             )
+
+
+def _rt_slots(cart_day: CartDay) -> list[tuple[time, time]]:
+    """Split the door-to-door shift into one slot per RT, by share of buildings."""
+    shift_min = DOOR_TO_DOOR_HOURS * 60
+    total = cart_day.buildings
+    slots = []
+    start_min = 0
+    done = 0
+    for position, (_rw, _rt, count) in enumerate(cart_day.rts, start=1):
+        done += count
+        end_min = round(shift_min * done / total)
+        if position == len(cart_day.rts):
+            end_min = shift_min
+        # Every slot lasts at least one minute, so no two slots overlap.
+        end_min = max(end_min, start_min + 1)
+        slots.append((_clock(start_min), _clock(end_min)))
+        start_min = end_min
+    return slots
+
+
+def _clock(shift_minute: int) -> time:
+    minutes = DOOR_TO_DOOR_START_HOUR * 60 + shift_minute
+    return time(minutes // 60, minutes % 60)
