@@ -516,8 +516,11 @@ def todays_plans(user: Any, day: date | None = None) -> QuerySet[RoutePlan]:
     """Return the plans of `day` (today) whose crew has `user` as a member."""
     day = day or timezone.localdate()
     return (
+        # A finished plan stays on the page, so the crew sees the day's work.
         RoutePlan.objects.filter(
-            date=day, crew__members=user, status__in=ACTIVE_PLAN_STATUSES
+            date=day,
+            crew__members=user,
+            status__in=(*ACTIVE_PLAN_STATUSES, RoutePlan.Status.DONE),
         )
         .select_related("vehicle", "crew")
         .order_by("shift_start", "id")
@@ -732,6 +735,7 @@ def _update_point(pickup: Pickup, stop: RouteStop | None) -> None:
             stops.exclude(status=RouteStop.Status.DONE).update(
                 status=RouteStop.Status.EXCEPTION
             )
+        _advance_plan(stop.plan_id)
     if collected and pickup.container_id is not None:
         # A sensor reading taken after the scan is newer than "emptied" and wins.
         Container.objects.filter(pk=pickup.container_id).filter(
@@ -740,6 +744,23 @@ def _update_point(pickup: Pickup, stop: RouteStop | None) -> None:
         Container.objects.filter(pk=pickup.container_id).filter(
             Q(fill_observed_at__isnull=True) | Q(fill_observed_at__lt=pickup.scanned_at)
         ).update(fill_level=Decimal(0), fill_observed_at=pickup.scanned_at)
+
+
+def _advance_plan(plan_id: int) -> None:
+    """Mark a plan in progress at its first pickup and done once no stop is left.
+
+    Stops that fit no route (no planned arrival) do not hold a plan open.
+    """
+    left = RouteStop.objects.filter(
+        plan_id=plan_id,
+        kind__in=[RouteStop.Kind.BUILDING, RouteStop.Kind.CONTAINER],
+        status=RouteStop.Status.PLANNED,
+        arrival__isnull=False,
+    ).exists()
+    status = RoutePlan.Status.IN_PROGRESS if left else RoutePlan.Status.DONE
+    RoutePlan.objects.filter(pk=plan_id, status__in=ACTIVE_PLAN_STATUSES).exclude(
+        status=status
+    ).update(status=status)
 
 
 def recorded_event(pickup: Pickup) -> PickupRecorded:
