@@ -49,6 +49,11 @@ def plan_data(plan: RoutePlan) -> dict[str, Any]:
         .select_related("building", "container", "site")
         .order_by("sequence")
     )
+    # Stops the solver could not fit come after the return to the depot, with
+    # no arrival time; they are listed apart so they don't read as the route.
+    end = next((s.sequence for s in stops if s.kind == RouteStop.Kind.DEPOT_END), None)
+    unfitted = [s for s in stops if end is not None and s.sequence > end]
+    stops = [s for s in stops if s not in unfitted]
     visits = [
         s
         for s in stops
@@ -63,6 +68,7 @@ def plan_data(plan: RoutePlan) -> dict[str, Any]:
         "status": plan.status,
         "revision": plan.revision,
         "stops": [stop_data(s) for s in stops],
+        "unfitted": [stop_data(s) for s in unfitted],
         "unload_sites": sorted(
             {s.site.name for s in stops if s.kind == RouteStop.Kind.UNLOAD and s.site}
         ),

@@ -19,6 +19,7 @@ HOME_PERMISSIONS = (
     "waste.view_waste",
     "waste.record_pickup",
     "wastebank.operate_waste_bank",
+    "wastereports.file_report",
 )
 
 
@@ -41,6 +42,7 @@ def _links(user: object) -> list[tuple[str, list[Link]]]:
     field = []
     if allowed("waste.record_pickup"):
         field.append(link(_("Today's route"), "waste:collector"))
+        field.append(link(_("Route page and printable sheet"), "waste:my_route"))
     if allowed("waste.view_waste"):
         field.append(link(_("Route plans"), "waste:route_list"))
         field.append(link(_("Container fill levels"), "waste:container_fill_levels"))
@@ -68,6 +70,17 @@ def _links(user: object) -> list[tuple[str, list[Link]]]:
         groups.append((_("Reports"), [link(_("Waste statistics"), "waste:statistics")]))
     if allowed("wastebank.operate_waste_bank"):
         groups.append((_("Waste banks"), [link(_("Waste banks"), "wastebank:home")]))
+    if allowed("wastereports.file_report"):
+        groups.append(
+            (
+                _("For residents"),
+                [
+                    link(_("My reports"), "wastereports:mine"),
+                    link(_("Report a waste problem"), "wastereports:new"),
+                    link(_("Waste bank savings"), "wastebank:home"),
+                ],
+            )
+        )
     return groups
 
 

@@ -13,6 +13,7 @@ ALLOWED = {
     "waste_bank_teller",
     "auditor",
     "command_center",
+    "citizen",
 }
 
 
@@ -47,6 +48,15 @@ def test_collector_sees_only_the_route_link(signed_in):
     assert reverse("waste:collector") in page
     assert reverse("waste:site_list") not in page
     assert reverse("waste:pickup_review") not in page
+
+
+@pytest.mark.django_db
+def test_citizen_sees_reports_and_savings(signed_in):
+    page = signed_in("citizen").get(URL).content.decode()
+
+    assert reverse("wastereports:new") in page
+    assert reverse("wastebank:home") in page
+    assert reverse("waste:route_list") not in page
 
 
 @pytest.mark.django_db
