@@ -39,7 +39,7 @@ from kotacerdas.waste.models import (
     SipsnCategory,
     SortingGroup,
 )
-from kotacerdas.waste.reports.models import OPEN_STATUSES, SLA_HOURS, Report
+from kotacerdas.waste.reports.models import OPEN_STATUSES, SLA_HOURS, Kind, Report
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +112,11 @@ class ReportAge:
     oldest_hours: int | None
     # Counts per age bucket: "0-24h", "24-72h", "72h-7d", "7d+".
     by_age: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def kind_label(self) -> str:
+        """The report kind's name in the reader's language."""
+        return str(Kind(self.kind).label)
 
 
 AGE_BUCKETS: tuple[tuple[str, int], ...] = (
@@ -273,6 +278,19 @@ def bank_grams_by_material(start: date, end: date) -> dict[str, int]:
         .order_by("material__code")
     )
     return {code: int(grams) for code, grams in rows}
+
+
+def material_rows(grams: dict[str, int]) -> list[tuple[str, str, int]]:
+    """Return (code, name in the reader's language, grams) per material, by code."""
+    labels = {m.code: m.label for m in Material.objects.filter(code__in=list(grams))}
+    return [(code, labels.get(code, code), grams[code]) for code in sorted(grams)]
+
+
+def group_label(category: str) -> str:
+    """Return a sorting group's name in the reader's language, or the code."""
+    if category in SortingGroup.values:
+        return str(SortingGroup(category).label)
+    return category
 
 
 def recovery(start: date, end: date) -> Recovery:
@@ -618,6 +636,7 @@ def _daily_sheet(sheet: Worksheet, rows: list[TonnageRow]) -> None:
         _("Date"),
         _("Kelurahan code"),
         _("Kelurahan"),
+        _("Sorting group code"),
         _("Sorting group"),
         _("Collected (kg)"),
         _("Of which estimated from volume (kg)"),
@@ -630,6 +649,7 @@ def _daily_sheet(sheet: Worksheet, rows: list[TonnageRow]) -> None:
                 row.kelurahan_code,
                 row.kelurahan_name,
                 row.category,
+                group_label(row.category),
                 _kg(row.weight_g),
                 _kg(row.estimated_g),
                 row.pickups,
@@ -638,7 +658,9 @@ def _daily_sheet(sheet: Worksheet, rows: list[TonnageRow]) -> None:
 
 
 def _method_sheet(sheet: Worksheet, start: date, end: date) -> None:
-    densities = ", ".join(f"{g} {d} g/L" for g, d in DENSITY_G_PER_L.items())
+    densities = ", ".join(
+        f"{group_label(g)} {d} g/L" for g, d in DENSITY_G_PER_L.items()
+    )
     lines = [
         _("Period: %(start)s to %(end)s (local dates).")
         % {"start": start.isoformat(), "end": end.isoformat()},
@@ -677,6 +699,7 @@ def tonnage_csv_rows(start: date, end: date) -> list[list[str]]:
             "kelurahan_code",
             "kelurahan",
             "sorting_group",
+            "sorting_group_name",
             "weight_g",
             "estimated_g",
             "pickups",
@@ -689,6 +712,7 @@ def tonnage_csv_rows(start: date, end: date) -> list[list[str]]:
                 row.kelurahan_code,
                 row.kelurahan_name,
                 row.category,
+                group_label(row.category),
                 str(row.weight_g),
                 str(row.estimated_g),
                 str(row.pickups),

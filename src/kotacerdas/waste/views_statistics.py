@@ -82,6 +82,7 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
         form.is_valid()
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     year, month = _month_or_last(form)
+    recovery = statistics.recovery(start, end)
     context = {
         "form": form,
         "start": start,
@@ -90,7 +91,8 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
         "month": f"{year:04d}-{month:02d}",
         **_tonnage_tables(statistics.tonnage(start, end)),
         "coverage": statistics.coverage(form.cleaned_data["day"]),
-        "recovery": statistics.recovery(start, end),
+        "recovery": recovery,
+        "recovery_rows": statistics.material_rows(recovery.bank_g_by_material),
         "report_ages": statistics.open_reports_by_age(),
         "flagged": statistics.flagged_pickups(),
         "groups": SortingGroup.choices,

@@ -4,10 +4,13 @@ from datetime import date, datetime, time
 
 import pytest
 from django.utils import timezone, translation
+from tests.waste.bank.conftest import make_unit, new_member
 
 from kotacerdas.accounts.services import create_user
 from kotacerdas.city.models import Area
 from kotacerdas.registry.services import BuildingInput, register_building
+from kotacerdas.waste.bank import services as bank
+from kotacerdas.waste.bank import validation
 from kotacerdas.waste.models import Crew, Pickup, Schedule
 
 DAY = date(2026, 11, 10)  # a Tuesday (ISO weekday 2)
@@ -83,3 +86,20 @@ def schedule(kelurahan: Area, crew: Crew, weekdays: str = "246", unit=None) -> S
         crew=crew,
         valid_from=date(2026, 1, 1),
     )
+
+
+@pytest.fixture
+def today_with_deposits(personas, collector):
+    """Today: 20 kg collected; 3.2 kg PET posted, 1.5 kg cardboard rejected,
+    and 0.7 kg of HDPE still pending."""
+    teller = personas["waste_bank_teller"]
+    unit = make_unit("sarunai", "Bank Sampah Sarunai", teller)
+    member = new_member(unit)
+    posted = bank.record_deposit(
+        member, [("pet", 3_200), ("cardboard", 1_500)], client_id="r-1", teller=teller
+    )
+    validation.validate_deposit(posted, teller, rejected_items=[1])
+    bank.record_deposit(member, [("hdpe", 700)], client_id="r-2", teller=teller)
+    today = timezone.localdate()
+    pickup(collector, building("13.74.02.1002"), day=today, weight_g=20_000)
+    return today

@@ -144,7 +144,7 @@ def test_sipsn_workbook_totals_match(month_of_pickups):
     assert sources["Perniagaan"] == 7.0
     assert sources["Perkantoran"] == 3.0
     assert sources["Total"] == 21.0
-    assert round(sum(row[4] for row in daily), 3) == 21.0
+    assert round(sum(row[5] for row in daily), 3) == 21.0
 
 
 def test_open_reports_by_age_counts_overdue(personas):

@@ -99,6 +99,7 @@ def test_tonnage_csv_lists_grams(signed_in, collector):
         "13.74.02.1002",
         "Pasar Usang",
         "mixed",
+        "Mixed, not sorted",
         "2000",
         "0",
         "1",
