@@ -43,6 +43,13 @@ def stock_rows(stock: dict[str, int]) -> list[tuple[str, str, int, str]]:
     return [(code, labels[code], grams, _kg(grams)) for code, grams in stock.items()]
 
 
+def price_rows(prices: dict[str, int]) -> list[tuple[str, str, int]]:
+    """Return (code, label, Rp per kg) for a price mapping, by label."""
+    labels = {m.code: m.label for m in Material.objects.filter(code__in=list(prices))}
+    rows = [(code, labels[code], price) for code, price in prices.items()]
+    return sorted(rows, key=lambda row: row[1].casefold())
+
+
 def book_rows(membership: Membership) -> list[BookRow]:
     """Return the book's rows oldest first; pending deposits add no balance."""
     events: list[tuple[datetime, int, Any]] = []
@@ -90,9 +97,14 @@ def book_rows(membership: Membership) -> list[BookRow]:
 
 
 def _deposit_text(deposit: Deposit) -> str:
-    parts = [
-        f"{item.material.label} {_kg(item.weight_g)} kg" for item in deposit.items.all()
-    ]
+    parts = []
+    for item in deposit.items.all():
+        part = f"{item.material.label} {_kg(item.weight_g)} kg"
+        if deposit.status == Deposit.Status.POSTED and not item.accepted:
+            part += " " + _("(rejected at sorting, Rp%(value)s not credited)") % {
+                "value": number_format(item.value, force_grouping=True)
+            }
+        parts.append(part)
     text = _("Deposit: %(items)s") % {"items": ", ".join(parts)}
     if deposit.status == Deposit.Status.PENDING:
         text += " " + _("(Rp%(value)s waiting for the sorting check)") % {
@@ -138,24 +150,25 @@ def render_pdf(membership: Membership) -> bytes:
     }
     pdf.cell(0, 6, _latin1(header), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    widths = (28, 92, 22, 22, 26)
-    pdf.set_font("Helvetica", style="B", size=9)
+    # A table wraps long entries, such as an item rejected at sorting,
+    # instead of cutting them off.
     titles = (_("Date"), _("Entry"), _("In (Rp)"), _("Out (Rp)"), _("Balance (Rp)"))
-    for width, title in zip(widths, titles, strict=True):
-        pdf.cell(width, 6, _latin1(title), border=1)
-    pdf.ln()
     pdf.set_font("Helvetica", size=8)
-    for row in context["rows"][-PDF_ROWS_MAX:]:
-        cells = (
-            timezone.localtime(row.at).strftime("%Y-%m-%d %H:%M"),
-            f"{row.text} ({row.status})"[:70],
-            _amount(row.credit),
-            _amount(row.debit),
-            _amount(row.balance),
-        )
-        for width, text in zip(widths, cells, strict=True):
-            pdf.cell(width, 5, _latin1(text), border=1)
-        pdf.ln()
+    with pdf.table(
+        col_widths=(28, 92, 22, 22, 26),
+        text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        line_height=4,
+    ) as table:
+        table.row([_latin1(title) for title in titles])
+        for row in context["rows"][-PDF_ROWS_MAX:]:
+            cells = (
+                timezone.localtime(row.at).strftime("%Y-%m-%d %H:%M"),
+                f"{row.text} ({row.status})",
+                _amount(row.credit),
+                _amount(row.debit),
+                _amount(row.balance),
+            )
+            table.row([_latin1(text) for text in cells])
     return bytes(pdf.output())
 
 

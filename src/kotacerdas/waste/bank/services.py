@@ -54,6 +54,8 @@ HOLD_S = 7 * 24 * 3600
 MAX_WEIGHT_G = 1_000_000
 MAX_PRICE_PER_KG = 1_000_000
 MAX_ITEMS = 30
+# Letters of a unit code at the start of its member numbers (ANGGREK-0001).
+MEMBER_PREFIX_MAX = 8
 KG_PATTERN = re.compile(r"^\d{1,4}([.,]\d{1,3})?$")
 
 
@@ -198,6 +200,18 @@ def fund_unit(unit: Unit, amount: int, client_id: str, actor: str | None) -> Tra
     )
 
 
+def member_number(unit_code: str, serial: int) -> str:
+    """Return a member number such as ANGGREK-0001 from a unit code.
+
+    The prefix is the code's letters and digits in capitals, its words joined
+    by single dashes and cut to MEMBER_PREFIX_MAX characters without a dash at
+    the end. A code with no letter or digit gives the bare serial.
+    """
+    words = re.findall(r"[A-Z0-9]+", unit_code.upper())
+    prefix = "-".join(words)[:MEMBER_PREFIX_MAX].rstrip("-")
+    return f"{prefix}-{serial:04d}" if prefix else f"{serial:04d}"
+
+
 def join(
     unit: Unit,
     account: Account,
@@ -216,7 +230,7 @@ def join(
         count = Membership.objects.filter(unit=unit).count()
         membership = Membership.objects.create(
             unit=unit,
-            number=f"{unit.code[:8].upper()}-{count + 1:04d}",
+            number=member_number(unit.code, count + 1),
             user=user if user is not None else account.holder,
             member=account.member,
             account=account,

@@ -108,7 +108,7 @@ def deposit_new(request: HttpRequest, code: str, membership_id: int) -> HttpResp
             "unit": unit,
             "membership": membership,
             "form": form,
-            "prices": sorted(prices.items()),
+            "prices": book.price_rows(prices),
         },
     )
 
