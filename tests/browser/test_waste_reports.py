@@ -62,8 +62,8 @@ def test_report_filed_handled_and_seen(live_server, people, browser_page):
     sign_in(page, live_server.url, "operator")
     page.goto(f"{live_server.url}/waste/reports/queue/")
     page.locator(f"table.report-queue a[href$='/{report.pk}/']").click()
-    page.locator("select[name=status]").select_option("triaged")
-    page.locator("textarea[name=note]").fill("Truk dijadwalkan siang ini")
+    page.locator("select[name=update-status]").select_option("triaged")
+    page.locator("textarea[name=update-note]").fill("Truk dijadwalkan siang ini")
     page.locator("form[action$='/update/'] button[type=submit]").click()
     expect(page.locator("#report-status")).to_have_class(re.compile("status-triaged"))
 

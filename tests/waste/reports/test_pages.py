@@ -1,5 +1,7 @@
 """Report pages: who sees what, filing through the form, the staff queue."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -179,10 +181,10 @@ def test_operator_updates_and_assigns(signed_in, personas):
 
     triaged = client.post(
         f"/waste/reports/{report.pk}/update/",
-        {"status": "triaged", "note": "Seen", "public": "on"},
+        {"update-status": "triaged", "update-note": "Seen", "update-public": "on"},
     )
     assigned = client.post(
-        f"/waste/reports/{report.pk}/assign/", {"assignee": operator.pk}
+        f"/waste/reports/{report.pk}/assign/", {"assign-assignee": operator.pk}
     )
 
     report.refresh_from_db()
@@ -192,11 +194,58 @@ def test_operator_updates_and_assigns(signed_in, personas):
     assert report.assignee == operator
 
 
+def test_assign_note_internal_by_default(signed_in, personas):
+    report = services.file_report(report_input(), personas["citizen"])
+    operator = personas["waste_operator"]
+
+    signed_in("waste_operator").post(
+        f"/waste/reports/{report.pk}/assign/",
+        {"assign-assignee": operator.pk, "assign-note": "Internal: check with the RT"},
+    )
+    reporter_page = signed_in("citizen").get(f"/waste/reports/{report.pk}/")
+    staff_page = signed_in("auditor").get(f"/waste/reports/{report.pk}/")
+
+    assert b"Internal: check with the RT" not in reporter_page.content
+    assert b"New \xe2\x86\x92 Assigned" in reporter_page.content
+    assert b"Internal: check with the RT" in staff_page.content
+
+
+def test_assign_note_shown_when_ticked(signed_in, personas):
+    report = services.file_report(report_input(), personas["citizen"])
+    operator = personas["waste_operator"]
+
+    signed_in("waste_operator").post(
+        f"/waste/reports/{report.pk}/assign/",
+        {
+            "assign-assignee": operator.pk,
+            "assign-note": "A crew comes tomorrow",
+            "assign-public": "on",
+        },
+    )
+    reporter_page = signed_in("citizen").get(f"/waste/reports/{report.pk}/")
+
+    assert b"A crew comes tomorrow" in reporter_page.content
+
+
+def test_staff_forms_have_unique_ids(signed_in, personas):
+    report = services.file_report(report_input(), personas["citizen"])
+
+    text = signed_in("waste_operator").get(f"/waste/reports/{report.pk}/").content
+    ids = re.findall(rb'id="([^"]+)"', text)
+
+    assert b"id_update-note" in ids
+    assert b"id_assign-note" in ids
+    assert b"id_assign-public" in ids
+    assert len(ids) == len(set(ids))
+
+
 def test_bad_move_shows_message(signed_in, personas):
     report = services.file_report(report_input(), personas["citizen"])
 
     response = signed_in("waste_operator").post(
-        f"/waste/reports/{report.pk}/update/", {"status": "resolved"}, follow=True
+        f"/waste/reports/{report.pk}/update/",
+        {"update-status": "resolved"},
+        follow=True,
     )
 
     text = response.content.decode()
@@ -207,7 +256,7 @@ def test_citizen_cannot_update(signed_in, personas):
     report = services.file_report(report_input(), personas["citizen"])
 
     response = signed_in("citizen").post(
-        f"/waste/reports/{report.pk}/update/", {"status": "rejected"}
+        f"/waste/reports/{report.pk}/update/", {"update-status": "rejected"}
     )
 
     report.refresh_from_db()

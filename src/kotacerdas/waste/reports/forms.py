@@ -60,6 +60,9 @@ def _staff() -> QuerySet:
 
 
 class UpdateForm(forms.Form):
+    # Both staff forms share one page, so each has a prefix for distinct ids.
+    prefix = "update"
+
     status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
     note = forms.CharField(
         label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
@@ -73,8 +76,13 @@ class UpdateForm(forms.Form):
 
 
 class AssignForm(forms.Form):
+    prefix = "assign"
+
     assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=_staff())
     note = forms.CharField(label=_("Note"), required=False)
+    public = forms.BooleanField(
+        label=_("Show this note to the reporter"), required=False, initial=False
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

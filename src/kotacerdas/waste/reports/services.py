@@ -392,9 +392,13 @@ def change_status(
 
 
 def assign_report(
-    report_id: int, assignee: Any, actor: Any, *, note: str = ""
+    report_id: int, assignee: Any, actor: Any, *, note: str = "", public: bool = False
 ) -> ReportUpdate:
-    """Assign an open report to a staff member; moves new or triaged to assigned."""
+    """Assign an open report to a staff member; moves new or triaged to assigned.
+
+    The note stays internal to staff unless ``public`` is set, because an
+    assign note is usually about who handles the work, not news for the reporter.
+    """
     if not assignee.has_perm("wastereports.handle_report"):
         raise ReportInvalid(
             [
@@ -419,7 +423,7 @@ def assign_report(
         if report.status in (Status.NEW, Status.TRIAGED):
             report.status = Status.ASSIGNED
         report.save()
-        return _record_update(report, from_status, actor, note, True)
+        return _record_update(report, from_status, actor, note, public)
 
 
 def _check_move(report: Report, to_status: str, duplicate_of: int | None) -> None:

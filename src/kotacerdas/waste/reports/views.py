@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -157,7 +157,8 @@ def detail(request: HttpRequest, report_id: int) -> HttpResponse:
     updates = report.updates.select_related("author")
     staff = request.user.has_perm(VIEW)
     if not staff:
-        updates = updates.filter(public=True)
+        # An internal update still shows the reporter its status change, never its note.
+        updates = updates.filter(Q(public=True) | ~Q(from_status=F("to_status")))
     context = {
         "report": report,
         "full": full,
@@ -262,6 +263,7 @@ def assign(request: HttpRequest, report_id: int) -> HttpResponse:
             form.cleaned_data["assignee"],
             request.user,
             note=form.cleaned_data["note"],
+            public=form.cleaned_data["public"],
         )
     except services.ReportInvalid as invalid:
         for error in invalid.errors:
