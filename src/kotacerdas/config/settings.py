@@ -299,6 +299,10 @@ KOTACERDAS_MQTT_TOPIC_PREFIX = env_str(
 KOTACERDAS_SENSOR_SILENT_AFTER_S = env_int(
     "KOTACERDAS_SENSOR_SILENT_AFTER_S", 3 * 3600, minimum=60
 )
+# Whether `kotacerdas run` starts the demo's sensor simulator, and its
+# simulated seconds per real second (10: a simulated day every 2.4 hours).
+KOTACERDAS_SENSOR_SIM = env_bool("KOTACERDAS_SENSOR_SIM", True)
+KOTACERDAS_SENSOR_SIM_SPEED = env_float("KOTACERDAS_SENSOR_SIM_SPEED", 10.0, minimum=0)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {

@@ -2,19 +2,22 @@
 
 Each container's sensor publishes to `<prefix>/<sensor id>` (the prefix is
 KOTACERDAS_MQTT_TOPIC_PREFIX). The intake subscribes to `<prefix>/+` with
-QoS 1 under a fixed client id and a persistent session, so the broker keeps
-QoS 1 messages that arrive while the intake restarts.
+QoS 1 under a client id fixed per installation and a persistent session, so
+the broker keeps QoS 1 messages that arrive while the intake restarts.
 """
 
 import hashlib
 import ipaddress
 import logging
+import os
+import secrets
 import socket
 import subprocess
 import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -33,6 +36,7 @@ MIN_RECONNECT_DELAY_S = 1
 MAX_RECONNECT_DELAY_S = 60
 SUBSCRIBE_QOS = 1
 REACHABLE_TIMEOUT_S = 1.0
+INSTALL_ID_FILE = "mqtt-install-id"
 
 
 class BrokerURLError(ValueError):
@@ -114,9 +118,49 @@ def new_client(broker: Broker, client_id: str, *, clean_session: bool) -> mqtt.C
     return client
 
 
-def intake_client_id(prefix: str) -> str:
-    """Return the intake's client id, one per topic prefix (one city)."""
-    digest = hashlib.sha256(prefix.encode()).hexdigest()[:12]
+def install_id(var_dir: Path) -> str:
+    """Read this installation's random id, creating `<var_dir>/mqtt-install-id` once.
+
+    The id stays the same across restarts of one installation, and two
+    installations with their own var directories get different ids.
+    """
+    path = var_dir / INSTALL_ID_FILE
+    try:
+        return _read_install_id(path)
+    except FileNotFoundError:
+        pass
+    var_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another process of this installation created it first.
+        return _read_install_id(path)
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(secrets.token_hex(16) + "\n")
+    logger.info("created the MQTT install id file %s", path)
+    return _read_install_id(path)
+
+
+def _read_install_id(path: Path) -> str:
+    value = path.read_text(encoding="ascii").strip()
+    if not value:
+        raise ValueError(
+            f"MQTT install id file {path} is empty; delete it to create a new id"
+        )
+    return value
+
+
+def intake_client_id(prefix: str, installation: str | None = None) -> str:
+    """Return the intake's client id, one per installation and topic prefix.
+
+    Installations on one broker need distinct ids: with a shared id they take
+    over each other's persistent session and the broker disconnects one of
+    them each time the other connects.
+    """
+    if installation is None:
+        installation = install_id(Path(settings.VAR_DIR))
+    material = f"{installation}\n{prefix}".encode()
+    digest = hashlib.sha256(material).hexdigest()[:12]
     return f"kotacerdas-intake-{digest}"
 
 
@@ -255,11 +299,28 @@ class SensorIntake:
 # ------------------------------------------------------- processes of the city
 
 
-def sensor_processes(speed: float | None = None) -> dict[str, subprocess.Popen[bytes]]:
-    """Start the MQTT intake and the fill-level simulator when the broker answers.
+def sensor_commands(speed: float | None = None) -> dict[str, list[str]]:
+    """Build the command lines of the sensor helpers, by process name.
 
-    `kotacerdas run` supervises both as helpers: the city runs without them,
-    and a helper that exits is started again after a growing delay.
+    The intake always runs. The simulator runs only when KOTACERDAS_SENSOR_SIM
+    is on, at `speed` simulated seconds per real second, or else at
+    KOTACERDAS_SENSOR_SIM_SPEED.
+    """
+    cli = [sys.executable, "-m", "kotacerdas.config.cli"]
+    commands = {"sensor intake": [*cli, "sensor-intake"]}
+    if settings.KOTACERDAS_SENSOR_SIM:
+        simulator = [*cli, "sensor-sim"]
+        if speed is not None:
+            simulator += ["--speed", str(speed)]
+        commands["sensor simulator"] = simulator
+    return commands
+
+
+def sensor_processes(speed: float | None = None) -> dict[str, subprocess.Popen[bytes]]:
+    """Start the helpers of `sensor_commands` when the MQTT broker accepts TCP.
+
+    `kotacerdas run` supervises them: the city runs without them, and a
+    helper that exits is started again after a growing delay.
     """
     try:
         broker = configured_broker()
@@ -273,15 +334,12 @@ def sensor_processes(speed: float | None = None) -> dict[str, subprocess.Popen[b
             broker.label,
         )
         return {}
-    cli = [sys.executable, "-m", "kotacerdas.config.cli"]
-    simulator = [*cli, "sensor-sim"]
-    if speed is not None:
-        simulator += ["--speed", str(speed)]
+    commands = sensor_commands(speed)
+    if "sensor simulator" not in commands:
+        logger.info("sensor simulator is off (KOTACERDAS_SENSOR_SIM=0)")
     processes = {
-        "sensor intake": subprocess.Popen(
-            [*cli, "sensor-intake"], start_new_session=True
-        ),
-        "sensor simulator": subprocess.Popen(simulator, start_new_session=True),
+        name: subprocess.Popen(command, start_new_session=True)
+        for name, command in commands.items()
     }
     logger.info("container sensors on MQTT broker %s", broker.label)
     return processes

@@ -46,8 +46,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--speed",
             type=float,
-            default=60.0,
-            help="simulated seconds per real second (default 60: an hour a minute)",
+            default=settings.KOTACERDAS_SENSOR_SIM_SPEED,
+            help="simulated seconds per real second "
+            "(default: KOTACERDAS_SENSOR_SIM_SPEED)",
         )
         parser.add_argument(
             "--interval",
