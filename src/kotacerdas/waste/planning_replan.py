@@ -1,11 +1,13 @@
 """Re-planning a route during the day: a stop added, a vehicle broken down.
 
-Done stops and stops marked as not collected stay as they are. Every other
-building or container stop is cancelled and planned again from the last
-finished stop at the current time. It goes back on this plan, or on the nearest
-other vehicle of the day that can carry it when this vehicle broke down. A stop
-no route can take stays on its plan with no arrival time (not fitted), so none
-is lost.
+Done stops and stops marked as not collected stay as they are, and so do the
+depot start and the unload trips before the last of them: that part of the day
+already happened. Every other building or container stop is cancelled and
+planned again from the last finished stop at the current time. It goes back on
+this plan, or, when this vehicle broke down, on the nearest other vehicle of
+the day that is still on shift and can carry it. Only the plans that take stops
+are written. A stop no route can take stays on its plan with no arrival time
+(not fitted), so none is lost.
 """
 
 import logging
@@ -20,7 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kotacerdas.registry.models import Building
-from kotacerdas.waste.models import Container, RoutePlan, RouteStop
+from kotacerdas.waste.models import Container, RoutePlan, RouteStop, Vehicle
+from kotacerdas.waste.places import set_vehicle_status
 from kotacerdas.waste.planning import (
     FINISHED,
     ROUTE_KINDS,
@@ -43,6 +46,7 @@ from kotacerdas.waste.planning_problem import (
     seconds_of,
 )
 from kotacerdas.waste.planning_solve import SolvedRoute, solve_vehicle_route
+from kotacerdas.waste.routing import distances
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +64,18 @@ class _Receiver:
     plan: RoutePlan
     finished_ids: frozenset[int]
     last_finished: RouteStop | None
+    # The depot start, finished stops and unload trips that stay as they are.
+    kept: list[RouteStop] = field(default_factory=list)
+    # Planned load of the done stops since the last kept unload, in kg.
+    carried_kg: int = 0
+    # Keys of the plan's own open stops that had an arrival time before.
+    fitted_keys: frozenset[str] = frozenset()
     targets: dict[str, Target] = field(default_factory=dict)
+    # Keys of the stops this plan takes over from a broken-down vehicle.
+    given: set[str] = field(default_factory=set)
     solved: SolvedRoute | None = None
+    # Metres and seconds of the kept part, measured before writing.
+    kept_travel: tuple[int, int] = (0, 0)
 
 
 def _stop_target(stop: RouteStop) -> Target:
@@ -72,21 +86,49 @@ def _stop_target(stop: RouteStop) -> Target:
     return Target(key, stop.lat, stop.lng, stop.demand_kg, stop.service_s, window)
 
 
+def _is_kept(stop: RouteStop, last_finished: RouteStop | None) -> bool:
+    """Tell whether a stop belongs to the part of the day that already happened."""
+    if stop.status in FINISHED or stop.kind == RouteStop.Kind.DEPOT_START:
+        return True
+    return (
+        stop.kind == RouteStop.Kind.UNLOAD
+        and last_finished is not None
+        and stop.sequence < last_finished.sequence
+    )
+
+
 def _read(plan: RoutePlan) -> tuple[_Receiver, list[Target]]:
     """Return the plan's finished state and its open building and container stops."""
-    live = list(plan.stops.exclude(status=RouteStop.Status.CANCELLED))
+    live = list(
+        plan.stops.exclude(status=RouteStop.Status.CANCELLED).order_by("sequence")
+    )
     finished = [stop for stop in live if stop.status in FINISHED]
-    open_targets = [
-        _stop_target(stop)
+    last_finished = max(finished, key=lambda stop: stop.sequence, default=None)
+    open_stops = [
+        stop
         for stop in live
         if stop.kind in ROUTE_KINDS and stop.status == RouteStop.Status.PLANNED
     ]
+    kept = [stop for stop in live if _is_kept(stop, last_finished)]
+    last_unload = max(
+        (stop.sequence for stop in kept if stop.kind == RouteStop.Kind.UNLOAD),
+        default=0,
+    )
     receiver = _Receiver(
         plan=plan,
         finished_ids=frozenset(stop.pk for stop in finished),
-        last_finished=max(finished, key=lambda stop: stop.sequence, default=None),
+        last_finished=last_finished,
+        kept=kept,
+        carried_kg=sum(
+            stop.demand_kg
+            for stop in finished
+            if stop.status == RouteStop.Status.DONE and stop.sequence > last_unload
+        ),
+        fitted_keys=frozenset(
+            _stop_target(stop).key for stop in open_stops if stop.arrival is not None
+        ),
     )
-    return receiver, open_targets
+    return receiver, [_stop_target(stop) for stop in open_stops]
 
 
 def _added_targets(
@@ -127,8 +169,20 @@ def _check_reason(reason: str) -> str:
     return reason
 
 
+def shift_over(plan: RoutePlan) -> bool:
+    """Tell whether the plan's shift has ended (an earlier day, or today past its end)."""
+    today = timezone.localdate()
+    if plan.date != today:
+        return plan.date < today
+    return local_seconds_now() >= seconds_of(plan.shift_end)
+
+
 def _receivers(plan: RoutePlan) -> list[_Receiver]:
-    """Return the other live plans of the day whose vehicle can still drive."""
+    """Return the other plans of the day that can still take stops.
+
+    A plan can when its vehicle can drive, its shift has not ended, it is not
+    done or cancelled, and it has open stops left or none finished yet.
+    """
     others = (
         RoutePlan.objects.filter(date=plan.date, vehicle__active=True)
         .exclude(pk=plan.pk)
@@ -139,7 +193,11 @@ def _receivers(plan: RoutePlan) -> list[_Receiver]:
     )
     receivers = []
     for other in others:
+        if shift_over(other):
+            continue
         receiver, open_targets = _read(other)
+        if receiver.finished_ids and not open_targets:
+            continue
         receiver.targets = {target.key: target for target in open_targets}
         receivers.append(receiver)
     return receivers
@@ -163,8 +221,39 @@ def _distribute(
         if index is None:
             left.append(target)
         else:
-            able[index].targets.setdefault(target.key, target)
+            receiver = able[index]
+            if target.key not in receiver.targets:
+                receiver.targets[target.key] = target
+                receiver.given.add(target.key)
     return left
+
+
+def _settle_takers(
+    receivers: Sequence[_Receiver],
+) -> tuple[list[_Receiver], list[Target]]:
+    """Keep the receivers whose solved route fits their own stops and some given ones.
+
+    Returns those receivers and the given stops that none of them fitted. A
+    receiver that would drop one of its own stops, or fits none of the given
+    ones, is left untouched, and its given stops are returned.
+    """
+    takers, left = [], []
+    for receiver in receivers:
+        solved = receiver.solved
+        assert solved is not None
+        unassigned = set(solved.unassigned)
+        given = [receiver.targets[key] for key in sorted(receiver.given)]
+        if unassigned & receiver.fitted_keys or receiver.given <= unassigned:
+            left += given
+            continue
+        # NOTE: given stops this receiver could not fit are not offered to the
+        # next nearest receiver; they stay not fitted on the broken plan.
+        left += [target for target in given if target.key in unassigned]
+        solved.unassigned = [
+            key for key in solved.unassigned if key not in receiver.given
+        ]
+        takers.append(receiver)
+    return takers, left
 
 
 def _start(receiver: _Receiver) -> tuple[tuple[Decimal, Decimal], int]:
@@ -181,17 +270,31 @@ def _start(receiver: _Receiver) -> tuple[tuple[Decimal, Decimal], int]:
     return (depot.lat, depot.lng), start_s
 
 
+def _kept_travel(kept: Sequence[RouteStop]) -> tuple[int, int]:
+    """Return the metres and seconds driven and served along the kept stops."""
+    points = [(float(stop.lat), float(stop.lng)) for stop in kept]
+    if len(points) < 2:
+        return 0, sum(stop.service_s for stop in kept)
+    metres, seconds = distances.build_matrices(points)
+    legs = range(len(points) - 1)
+    distance_m = sum(metres[i][i + 1] for i in legs)
+    duration_s = sum(seconds[i][i + 1] for i in legs)
+    return distance_m, duration_s + sum(stop.service_s for stop in kept)
+
+
 def _solve(receiver: _Receiver, time_limit_s: float) -> None:
     plan = receiver.plan
+    receiver.kept_travel = _kept_travel(receiver.kept)
     start_point, start_s = _start(receiver)
-    # NOTE: the vehicle is taken to start empty. Load picked up since its last
-    # unload is not counted, so its first trip may be planned too full.
+    # NOTE: the load on board is the planned load of the done stops since the
+    # last unload; the weights the crew recorded are not read.
     receiver.solved = solve_vehicle_route(
         plan.vehicle,
         start_point=start_point,
         shift=(start_s, max(start_s, seconds_of(plan.shift_end))),
         targets=list(receiver.targets.values()),
         time_limit_s=time_limit_s,
+        carried_kg=receiver.carried_kg,
     )
 
 
@@ -208,8 +311,11 @@ def replan(
     """Re-plan the unfinished stops of `plan`, keeping done and not-collected ones.
 
     Full containers that no live stop of the day covers are added. When the
-    vehicle broke down, its open stops go to the nearest other vehicle of the
-    day. Raises PlanningInvalid for a bad reason or point. Raises PlanChanged
+    vehicle broke down, it is marked broken (which opens its vehicle_broken
+    alert), its plan is cancelled, and its open stops go to the nearest other
+    vehicles of the day that can still take them; only those plans change.
+    Raises PlanningInvalid for a bad reason or point, or when the shift of
+    `plan` has ended and its vehicle did not break down. Raises PlanChanged
     when the plan's revision is not `expected_revision` or a stop was finished
     while solving. After either error nothing is written, and the caller may
     re-plan again.
@@ -221,6 +327,15 @@ def replan(
         raise PlanningInvalid(
             "plan", _("This plan was cancelled. Re-plan another vehicle's route.")
         )
+    if not vehicle_broken and shift_over(plan):
+        raise PlanningInvalid(
+            "plan",
+            _(
+                "The shift of this route ended at %(end)s, so no stop can be "
+                "added to it. Re-plan a route whose shift is still running."
+            )
+            % {"end": plan.shift_end.strftime("%H:%M")},
+        )
 
     own, open_targets = _read(plan)
     extra = _added_targets(plan, added_points)
@@ -230,13 +345,18 @@ def replan(
     extra += over_threshold_containers(known)
 
     if vehicle_broken:
-        receivers = _receivers(plan)
-        left = _distribute([*open_targets, *extra], receivers)
+        candidates = _receivers(plan)
+        left = _distribute([*open_targets, *extra], candidates)
+        candidates = [r for r in candidates if r.given]
+        for receiver in candidates:
+            _solve(receiver, _time_limit(time_limit_s))
+        receivers, unfitted = _settle_takers(candidates)
+        left += unfitted
+        own.kept_travel = _kept_travel(own.kept)
     else:
         own.targets = {t.key: t for t in [*open_targets, *extra]}
         receivers, left = [own], []
-    for receiver in receivers:
-        _solve(receiver, _time_limit(time_limit_s))
+        _solve(own, _time_limit(time_limit_s))
 
     code = "replan"
     if vehicle_broken:
@@ -247,10 +367,14 @@ def replan(
         _lock_and_check([own, *receivers], plan.revision)
         result = ReplanResult()
         for receiver in receivers:
-            result.unassigned += _write_receiver(receiver, reason, code, actor)
+            receiver_reason = reason
+            if vehicle_broken:
+                receiver_reason = _took_over_reason(plan.vehicle, reason)
+            result.unassigned += _write_receiver(receiver, receiver_reason, code, actor)
             result.plans.append(receiver.plan)
         if vehicle_broken:
             _write_broken(own, left, reason, actor)
+            set_vehicle_status(plan.vehicle, Vehicle.Status.BROKEN, actor=actor)
             result.plans.insert(0, own.plan)
             result.unassigned += [t.key for t in left]
     logger.info(
@@ -262,6 +386,14 @@ def replan(
         extra={"plan_id": plan.pk},
     )
     return result
+
+
+def _took_over_reason(vehicle: Vehicle, reason: str) -> str:
+    text = _("Took over stops of %(vehicle)s, which broke down: %(reason)s") % {
+        "vehicle": vehicle.plate_number,
+        "reason": reason,
+    }
+    return text[:MAX_REASON_LENGTH]
 
 
 def _check_revision(plan: RoutePlan, expected_revision: int | None) -> None:
@@ -298,11 +430,13 @@ def _lock_and_check(receivers: Sequence[_Receiver], revision: int) -> None:
             )
 
 
-def _cancel_open_stops(plan: RoutePlan) -> int:
-    """Cancel the plan's unfinished stops except the depot start; return next sequence."""
-    plan.stops.filter(status=RouteStop.Status.PLANNED).exclude(
-        kind=RouteStop.Kind.DEPOT_START
-    ).update(status=RouteStop.Status.CANCELLED)
+def _cancel_open_stops(receiver: _Receiver) -> int:
+    """Cancel the plan's stops that are not kept; return the next free sequence."""
+    kept_ids = [stop.pk for stop in receiver.kept]
+    plan = receiver.plan
+    plan.stops.filter(status=RouteStop.Status.PLANNED).exclude(pk__in=kept_ids).update(
+        status=RouteStop.Status.CANCELLED
+    )
     last = plan.stops.aggregate(last=Max("sequence"))["last"] or 0
     return last + 1
 
@@ -313,7 +447,8 @@ def _write_receiver(
     plan = receiver.plan
     solved = receiver.solved
     assert solved is not None
-    next_sequence = _cancel_open_stops(plan)
+    kept_distance_m, kept_duration_s = receiver.kept_travel
+    next_sequence = _cancel_open_stops(receiver)
     plan.revision += 1
     last = receiver.last_finished
     trip_offset = last.trip - 1 if last is not None else 0
@@ -327,10 +462,12 @@ def _write_receiver(
     )
     RouteStop.objects.bulk_create(stops)
 
+    # The distance and duration cover the whole day: the kept part as driven
+    # between its stops plus the route still ahead.
     route = solved.route
     plan.engine = solved.engine or plan.engine
-    plan.distance_m = route.distance_m if route else 0
-    plan.duration_s = route.duration_s if route else 0
+    plan.distance_m = kept_distance_m + (route.distance_m if route else 0)
+    plan.duration_s = kept_duration_s + (route.duration_s if route else 0)
     plan.trips = max((stop.trip for stop in stops), default=plan.trips)
     plan.replan_reason = reason
     if receiver.finished_ids:
@@ -345,7 +482,7 @@ def _write_broken(
 ) -> None:
     """Cancel the broken vehicle's plan, keeping the stops no vehicle took as not fitted."""
     plan = own.plan
-    next_sequence = _cancel_open_stops(plan)
+    next_sequence = _cancel_open_stops(own)
     plan.revision += 1
     trip = own.last_finished.trip if own.last_finished else 1
     stops = [
@@ -354,6 +491,8 @@ def _write_broken(
     ]
     RouteStop.objects.bulk_create(stops)
     plan.status = RoutePlan.Status.CANCELLED
+    plan.distance_m, plan.duration_s = own.kept_travel
+    plan.trips = own.last_finished.trip if own.last_finished else 0
     plan.replan_reason = reason
     plan.save()
     _journal_plan(plan, "vehicle_broken", actor)

@@ -21,6 +21,8 @@ from kotacerdas.waste.routing.engine import Vehicle as EngineVehicle
 logger = logging.getLogger(__name__)
 
 START = 0  # the virtual start location of every problem built here
+# Job id of the load a re-planned vehicle already carries (see solve_vehicle_route).
+CARRIED_LOAD = "carried-load"
 
 
 @dataclass
@@ -93,21 +95,37 @@ def solve_vehicle_route(
     shift: tuple[int, int],
     targets: Sequence[Target],
     time_limit_s: float,
+    carried_kg: int = 0,
 ) -> SolvedRoute:
-    """Solve one vehicle's route over `targets` within its shift."""
+    """Solve one vehicle's route over `targets` within its shift.
+
+    `carried_kg` is the load already on board at the start (a re-plan after
+    pick-ups). It is modelled as a job at the start point, so the solver plans
+    an unload for it; that job is left out of the returned route.
+    """
+    carried_kg = min(max(carried_kg, 0), vehicle.capacity_kg)
     sites = unload_sites(vehicle, near=targets)
-    if not targets:
+    if not targets and not carried_kg:
         name = routing.default_engine().name
         return SolvedRoute(engine=name, route=None, targets={}, sites_by_location={})
+    if not sites:
+        carried_kg = 0
     depot = vehicle.depot
     points = [start_point, (depot.lat, depot.lng)]
     points += [(site.lat, site.lng) for site in sites]
+    if carried_kg:
+        points.append(start_point)
     points += [(target.lat, target.lng) for target in targets]
     distance_m, duration_s = _matrices(points)
 
     first_site = 1
+    site_locations = tuple(range(first_site, first_site + len(sites)))
     first_job = first_site + len(sites)
-    jobs = [
+    jobs = []
+    if carried_kg:
+        jobs.append(Job(CARRIED_LOAD, first_job, carried_kg, service_s=0))
+        first_job += 1
+    jobs += [
         Job(
             id=target.key,
             location=first_job + index,
@@ -122,7 +140,7 @@ def solve_vehicle_route(
         capacity_kg=vehicle.capacity_kg,
         depot=START,
         shift=shift,
-        unload_sites=tuple(range(first_site, first_job)),
+        unload_sites=site_locations,
         unload_service_s=max((site.service_minutes * 60 for site in sites), default=0),
     )
     problem = Problem(
@@ -145,10 +163,18 @@ def solve_vehicle_route(
     route = next((r for r in solution.routes if r.vehicle_id == str(vehicle.pk)), None)
     if route is not None:
         _unload_before_depot(route, problem, engine_vehicle)
+        route.visits = [visit for visit in route.visits if visit.ref != CARRIED_LOAD]
+    if CARRIED_LOAD in solution.unassigned:
+        logger.warning(
+            "vehicle %s: no unload planned for the %s kg it carries",
+            vehicle.pk,
+            carried_kg,
+            extra={"vehicle_id": vehicle.pk},
+        )
     return SolvedRoute(
         engine=solution.engine,
         route=route,
         targets={target.key: target for target in targets},
         sites_by_location={first_site + i: site for i, site in enumerate(sites)},
-        unassigned=list(solution.unassigned),
+        unassigned=[key for key in solution.unassigned if key != CARRIED_LOAD],
     )
