@@ -17,14 +17,26 @@ from kotacerdas.waste import statistics
 from kotacerdas.waste.models import SortingGroup
 
 MAX_RANGE_DAYS = 366
+# Before any pickup; date.min overflows when converted to an aware datetime.
+EARLIEST_PICKUP_DAY = date(2000, 1, 1)
 VIEW = "waste.view_waste"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+# A type=date input takes only an ISO value, whatever the page's language.
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class StatisticsForm(forms.Form):
-    start = forms.DateField(label=pgettext_lazy("date range", "From"), required=False)
-    end = forms.DateField(label=pgettext_lazy("date range", "To"), required=False)
-    day = forms.DateField(label=gettext_lazy("Coverage on"), required=False)
+    start = forms.DateField(
+        label=pgettext_lazy("date range", "From"), required=False, widget=DATE_INPUT
+    )
+    end = forms.DateField(
+        label=pgettext_lazy("date range", "To"), required=False, widget=DATE_INPUT
+    )
+    day = forms.DateField(
+        label=gettext_lazy("Coverage on"), required=False, widget=DATE_INPUT
+    )
     month = forms.CharField(
         label=gettext_lazy("SIPSN month"),
         required=False,
@@ -62,13 +74,28 @@ class StatisticsForm(forms.Form):
         return cleaned
 
 
-def _month_or_last(form: StatisticsForm) -> tuple[int, int]:
+def _chosen_month(form: StatisticsForm) -> tuple[int, int]:
+    """Return the form's month, or else the latest month up to now with pickups.
+
+    A city with no counted pickups yet gets the current month.
+    """
     chosen = form.cleaned_data.get("month")
     if chosen:
         return chosen
-    first_of_month = timezone.localdate().replace(day=1)
-    last_month = first_of_month - timedelta(days=1)
-    return last_month.year, last_month.month
+    today = timezone.localdate()
+    _first, last = statistics.month_bounds(today.year, today.month)
+    latest = (
+        statistics.counted_pickups(EARLIEST_PICKUP_DAY, last)
+        .order_by("-scanned_at")
+        .values_list("scanned_at", flat=True)
+        .first()
+    )
+    day = timezone.localtime(latest).date() if latest else today
+    return day.year, day.month
+
+
+def _month_has_pickups(year: int, month: int) -> bool:
+    return statistics.counted_pickups(*statistics.month_bounds(year, month)).exists()
 
 
 @login_required
@@ -81,16 +108,21 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
         form = StatisticsForm({})
         form.is_valid()
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    year, month = _month_or_last(form)
+    day = form.cleaned_data["day"]
+    year, month = _chosen_month(form)
     recovery = statistics.recovery(start, end)
+    if not request.GET:
+        # Show the default dates in the inputs instead of empty fields.
+        form = StatisticsForm(initial={"start": start, "end": end, "day": day})
     context = {
         "form": form,
         "start": start,
         "end": end,
-        "day": form.cleaned_data["day"],
+        "day": day,
         "month": f"{year:04d}-{month:02d}",
+        "month_has_pickups": _month_has_pickups(year, month),
         **_tonnage_tables(statistics.tonnage(start, end)),
-        "coverage": statistics.coverage(form.cleaned_data["day"]),
+        "coverage": statistics.coverage(day),
         "recovery": recovery,
         "recovery_rows": statistics.material_rows(recovery.bank_g_by_material),
         "report_ages": statistics.open_reports_by_age(),
@@ -135,7 +167,7 @@ def sipsn_export(request: HttpRequest) -> HttpResponse:
     form = StatisticsForm(request.GET)
     if not form.is_valid():
         return _bad_request(form)
-    year, month = _month_or_last(form)
+    year, month = _chosen_month(form)
     response = HttpResponse(statistics.sipsn_workbook(year, month), XLSX_TYPE)
     name = f"sipsn-{year:04d}-{month:02d}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

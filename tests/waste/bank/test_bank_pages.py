@@ -1,6 +1,7 @@
 """Teller pages and the savings book, through the Django test client."""
 
 import pytest
+from django.utils import timezone
 
 from kotacerdas.waste.bank import services
 from kotacerdas.waste.bank.models import Deposit, Sale
@@ -152,3 +153,14 @@ def test_oversell_message_on_page(signed_in, unit, member, teller):
 
     assert "Only 1 kg of PET bottles" in response.content.decode()
     assert Sale.objects.count() == 0
+
+
+def test_price_date_iso_in_indonesian(signed_in, unit, settings):
+    client = signed_in("waste_bank_teller")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "id"
+
+    response = client.get(f"/waste/banks/{unit.code}/prices/")
+
+    today = timezone.localdate().isoformat()
+    assert response["Content-Language"] == "id"
+    assert f'type="date" name="valid_from" value="{today}"' in response.content.decode()

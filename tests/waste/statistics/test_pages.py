@@ -2,8 +2,10 @@
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from .conftest import building, pickup
@@ -104,3 +106,59 @@ def test_tonnage_csv_lists_grams(signed_in, collector):
         "0",
         "1",
     ]
+
+
+def test_date_inputs_iso_in_indonesian(signed_in, settings):
+    client = signed_in("waste_operator")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "id"
+
+    response = client.get("/waste/statistics/")
+    text = response.content.decode()
+
+    today = timezone.localdate().isoformat()
+    assert response["Content-Language"] == "id"
+    assert f'type="date" name="end" value="{today}"' in text
+    assert f'type="date" name="day" value="{today}"' in text
+    assert 'type="date" name="start" value="' in text
+
+
+def test_sipsn_default_empty_city(signed_in):
+    response = signed_in("waste_operator").get("/waste/statistics/")
+
+    this_month = timezone.localdate().strftime("%Y-%m")
+    assert response.context["month"] == this_month
+    assert f"No pickups were recorded in {this_month}" in response.content.decode()
+
+
+def test_sipsn_default_this_month(signed_in, collector):
+    today = timezone.localdate()
+    pickup(collector, building("13.74.02.1002"), day=today, hour=0)
+
+    response = signed_in("waste_operator").get("/waste/statistics/")
+
+    assert response.context["month"] == today.strftime("%Y-%m")
+    assert "No pickups were recorded" not in response.content.decode()
+
+
+def test_sipsn_default_latest_month(signed_in, collector):
+    earlier = timezone.localdate().replace(day=1) - timedelta(days=40)
+    pickup(collector, building("13.74.02.1002"), day=earlier)
+    client = signed_in("waste_operator")
+
+    page = client.get("/waste/statistics/")
+    export = client.get("/waste/statistics/sipsn.xlsx")
+
+    month = earlier.strftime("%Y-%m")
+    assert page.context["month"] == month
+    assert "No pickups were recorded" not in page.content.decode()
+    assert f'filename="sipsn-{month}.xlsx"' in export["Content-Disposition"]
+
+
+def test_sipsn_chosen_empty_month_noted(signed_in, collector):
+    pickup(collector, building("13.74.02.1002"))
+
+    response = signed_in("waste_operator").get(
+        "/waste/statistics/", {"month": "2020-01"}
+    )
+
+    assert "No pickups were recorded in 2020-01" in response.content.decode()

@@ -106,7 +106,8 @@ class ValidateForm(forms.Form):
 class PriceListForm(forms.Form):
     valid_from = forms.DateField(
         label=_("Valid from"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        # A type=date input takes only an ISO value, whatever the page's language.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         initial=timezone.localdate,
     )
 
