@@ -164,3 +164,34 @@ def test_price_date_iso_in_indonesian(signed_in, unit, settings):
     today = timezone.localdate().isoformat()
     assert response["Content-Language"] == "id"
     assert f'type="date" name="valid_from" value="{today}"' in response.content.decode()
+
+
+def test_oversell_in_indonesian_keeps_form(signed_in, unit, member, teller, settings):
+    from kotacerdas.waste.bank import sales, validation
+
+    deposit = services.record_deposit(
+        member, [("pet", 3_200)], client_id="page-7", teller=teller
+    )
+    validation.validate_deposit(deposit, teller)
+    buyer = sales.add_offtaker(unit, "CV Daur Ulang", "recycler", teller)
+    client = signed_in("waste_bank_teller")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "id"
+
+    response = client.post(
+        f"/waste/banks/{unit.code}/stock/",
+        {
+            "form": "sale",
+            "client_id": "sale-page-2",
+            "offtaker": buyer.pk,
+            "material": "pet",
+            "weight": "5",
+            "price_per_kg": "5500",
+        },
+    )
+
+    text = response.content.decode()
+    assert "hanya 3,2 kg, bukan 5 kg" in text
+    assert f'<option value="{buyer.pk}" selected>' in text
+    assert '<option value="pet" selected>' in text
+    assert 'name="weight" value="5"' in text
+    assert Sale.objects.count() == 0

@@ -9,11 +9,13 @@ the stock never goes negative.
 import logging
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from kotacerdas.journal import services as journal
@@ -179,7 +181,8 @@ def _check_stock(unit: Unit, lines: list[events.Line]) -> None:
 
 
 def _kg(grams: int) -> str:
-    return f"{grams / 1000:.3f}".rstrip("0").rstrip(".")
+    """Format grams as kilograms in the page's language, without trailing zeros."""
+    return number_format(Decimal(grams) / 1000)
 
 
 def _store_sale(
