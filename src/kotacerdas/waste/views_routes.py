@@ -211,6 +211,16 @@ def route_replan(request: HttpRequest, plan_id: int) -> HttpResponse:
     messages.success(
         request, _("Re-planned %(count)s routes.") % {"count": len(result.plans)}
     )
+    if request.POST.get("vehicle_broken") == "on":
+        messages.info(
+            request,
+            _(
+                "Vehicle %(vehicle)s is marked broken down and has an open "
+                "breakdown alert. Set it back to parked on its page once it is "
+                "repaired."
+            )
+            % {"vehicle": plan.vehicle.plate_number},
+        )
     if result.unassigned:
         messages.warning(
             request,

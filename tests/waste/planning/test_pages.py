@@ -3,6 +3,9 @@
 import pypdfium2
 import pytest
 from django.utils import timezone
+from fpdf import FPDF
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.waste.planning.conftest import (
     PLAN_DAY,
     ROUTE_TIME_LIMIT_S,
@@ -10,8 +13,10 @@ from tests.waste.planning.conftest import (
     schedule,
 )
 
-from kotacerdas.waste.models import RoutePlan, RouteStop, Schedule
+from kotacerdas.waste.models import Alert, RoutePlan, RouteStop, Schedule, Vehicle
 from kotacerdas.waste.planning import plan_day
+from kotacerdas.waste.planning_replan import replan
+from kotacerdas.waste.route_pdf import COLUMNS_MM, fit_text, place_labels
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +169,82 @@ def test_my_route_opens_today(waste_city, personas, signed_in):
 
     assert response.status_code == 302
     assert response["Location"] == f"/waste/routes/{today.pk}/"
+
+
+def test_replan_form_marks_vehicle_broken(planned, waste_city, signed_in):
+    response = signed_in("waste_operator").post(
+        f"/waste/routes/{planned.pk}/replan/",
+        {"reason": "Truk mogok", "vehicle_broken": "on", "revision": "1"},
+        follow=True,
+    )
+
+    waste_city.truck.refresh_from_db()
+    assert waste_city.truck.status == Vehicle.Status.BROKEN
+    alert = Alert.objects.get(kind=Alert.Kind.VEHICLE_BROKEN, vehicle=waste_city.truck)
+    assert alert.cleared_at is None
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("BA 1001 PP is marked broken down" in m for m in messages), messages
+
+
+def test_not_fitted_stops_show_status(planned, signed_in):
+    replan(planned, reason="Truk mogok", vehicle_broken=True, time_limit_s=1.0)
+    stops = planned.stops.filter(kind=RouteStop.Kind.BUILDING).order_by("sequence")
+    not_fitted = [s for s in stops if s.arrival is None]
+    assert len(not_fitted) == 4
+    not_fitted[0].status = RouteStop.Status.DONE
+    not_fitted[0].save()
+    not_fitted[1].status = RouteStop.Status.EXCEPTION
+    not_fitted[1].save()
+    client = signed_in("waste_operator")
+
+    page = client.get(f"/waste/routes/{planned.pk}/").content.decode()
+    sheet = client.get(f"/waste/routes/{planned.pk}/sheet.pdf")
+
+    assert page.count('<span data-status="done">Done</span>') == 1
+    assert page.count('<span data-status="exception">') == 1
+    assert page.count('<span data-status="planned">') == 2
+    document = pypdfium2.PdfDocument(sheet.content)
+    text = "".join(p.get_textpage().get_text_range() for p in document)
+    assert "Not fitted into any route" in text
+    section = text.split("Not fitted into any route")[1]
+    assert "Done" in section
+    assert str(RouteStop.Status.EXCEPTION.label) in section
+    assert "not fitted" not in text
+
+
+def test_sheet_cells_fit_columns():
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=8)
+    address = "Jl. Sutan Syahrir Gang Kelinci Nomor 117 RT 003 RW 007 " * 2
+
+    for width in COLUMNS_MM:
+        text = fit_text(pdf, address, width)
+        assert pdf.get_string_width(text) <= width - 2 * pdf.c_margin
+    assert fit_text(pdf, "12:30", COLUMNS_MM[2]) == "12:30"
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=10), st.integers(0, 10)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_map_labels_do_not_overlap(cells):
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=6)
+    points = [
+        (20 + 1.5 * x, 20 + 1.5 * y, str(i + 1)) for i, (x, y) in enumerate(cells)
+    ]
+
+    placed = place_labels(pdf, points)
+
+    boxes = [
+        (x, y - 2.0, x + pdf.get_string_width(text), y + 0.4) for x, y, text in placed
+    ]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
+    assert placed, "the first label always has room"
