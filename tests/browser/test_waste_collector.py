@@ -195,3 +195,66 @@ def test_collector_records_offline_then_syncs_once(
     page.wait_for_timeout(1500)
     assert Pickup.objects.count() == 1
     assert Pickup.objects.get().weight_g == 2000
+
+
+def test_scan_controls_above_stop_list(live_server, browser_page, personas, house):
+    page = browser_page
+    open_collector_page(page, live_server.url, personas["collector"])
+
+    photo_input = page.locator("#plate-photo").bounding_box()
+    first_stop = page.get_by_test_id("stop").first.bounding_box()
+    assert photo_input is not None
+    assert first_stop is not None
+    assert photo_input["y"] < first_stop["y"]
+    assert photo_input["y"] < PHONE["height"]
+
+    page.get_by_test_id("route-summary").click()
+    expect(page.get_by_test_id("stop").first).to_be_hidden()
+    page.get_by_test_id("route-summary").click()
+    expect(page.get_by_test_id("stop").first).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
+
+
+def test_gps_asks_for_fresh_fix(live_server, browser_page, personas, house, tmp_path):
+    page = browser_page
+    page.add_init_script(
+        """
+        const ask = navigator.geolocation.getCurrentPosition.bind(navigator.geolocation);
+        window.gpsOptions = [];
+        navigator.geolocation.getCurrentPosition = (found, failed, options) => {
+          window.gpsOptions.push(options);
+          return ask(found, failed, options);
+        };
+        """
+    )
+    photo = plate_photo(tmp_path / "plate.png", house)
+    open_collector_page(page, live_server.url, personas["collector"])
+
+    record_collected(page, photo, "1")
+
+    expect(page.get_by_test_id("count-synced")).to_have_text("1")
+    options = page.evaluate("window.gpsOptions")
+    assert len(options) == 1
+    assert options[0]["maximumAge"] <= 5000
+    assert options[0]["timeout"] > 0
+    assert Pickup.objects.get().distance_m == 0
+
+
+def test_pickup_saved_without_gps(live_server, browser_page, personas, house, tmp_path):
+    page = browser_page
+    photo = plate_photo(tmp_path / "plate.png", house)
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server.url, personas["collector"])
+    page.goto(f"{live_server.url}/waste/collector/")
+    expect(page.locator("#collector[data-ready='1']")).to_be_attached()
+
+    page.set_input_files("#plate-photo", str(photo))
+    expect(page.get_by_test_id("pickup-gps")).to_have_text(
+        "No GPS position: the pickup is saved without one."
+    )
+    page.get_by_label("Estimated weight").fill("1")
+    page.get_by_role("button", name="Save the pickup").click()
+
+    expect(page.get_by_test_id("count-synced")).to_have_text("1")
+    assert Pickup.objects.get().lat is None

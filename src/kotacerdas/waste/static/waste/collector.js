@@ -23,6 +23,9 @@
   var MIN_RETRY_MS = 1000;
   var MAX_RETRY_MS = 60000;
   var GPS_TIMEOUT_MS = 10000;
+  // A position cached by the phone for longer could come from the previous
+  // house: a collector walks about 7 m in 5 s.
+  var GPS_MAX_AGE_MS = 5000;
 
   var pickupSection = document.getElementById("pickup");
   var form = document.getElementById("pickup-form");
@@ -101,6 +104,10 @@
           .addTo(map);
       });
       map.fitBounds(window.L.latLngBounds(points).pad(0.2));
+      // Leaflet measures its box once; a list closed and opened again resizes it.
+      document.getElementById("route").addEventListener("toggle", function () {
+        map.invalidateSize();
+      });
     });
   }
 
@@ -143,21 +150,42 @@
     problemLine.textContent = message || "";
   }
 
+  function showGps(state, accuracy) {
+    var line = document.getElementById("pickup-gps");
+    line.dataset.state = state;
+    line.textContent = line.dataset[state] + (accuracy ? " (±" + accuracy + " m)" : "");
+  }
+
+  // Ask for a fresh fix for this scan. The promise resolves once the fix
+  // arrives or fails, at the latest after GPS_TIMEOUT_MS; without a fix the
+  // pickup is saved without a position.
   function capturePosition(target) {
     if (!navigator.geolocation) {
-      return;
+      showGps("none");
+      return Promise.resolve();
     }
-    navigator.geolocation.getCurrentPosition(
-      function (position) {
-        target.lat = position.coords.latitude.toFixed(6);
-        target.lng = position.coords.longitude.toFixed(6);
-        target.accuracy_m = String(Math.ceil(position.coords.accuracy));
-      },
-      function () {
-        target.noGps = true;
-      },
-      { enableHighAccuracy: true, timeout: GPS_TIMEOUT_MS, maximumAge: 30000 }
-    );
+    showGps("waiting");
+    return new Promise(function (resolve) {
+      navigator.geolocation.getCurrentPosition(
+        function (position) {
+          target.lat = position.coords.latitude.toFixed(6);
+          target.lng = position.coords.longitude.toFixed(6);
+          target.accuracy_m = String(Math.ceil(position.coords.accuracy));
+          if (target === current) {
+            showGps("found", target.accuracy_m);
+          }
+          resolve();
+        },
+        function () {
+          target.noGps = true;
+          if (target === current) {
+            showGps("none");
+          }
+          resolve();
+        },
+        { enableHighAccuracy: true, timeout: GPS_TIMEOUT_MS, maximumAge: GPS_MAX_AGE_MS }
+      );
+    });
   }
 
   async function plateRead(text) {
@@ -173,7 +201,7 @@
       code: checked.code,
       scanned_at: new Date().toISOString(),
     };
-    capturePosition(current);
+    current.positionReady = capturePosition(current);
 
     offlineLine.hidden = checked.verdict !== "genuine";
     offlineLine.textContent = checked.verdict === "genuine" ? texts.genuine : "";
@@ -261,6 +289,15 @@
     if (exception && !reason) {
       formProblem.hidden = false;
       formProblem.textContent = texts.reason_needed;
+      return;
+    }
+    var scan = current;
+    var saveButton = document.getElementById("pickup-save");
+    saveButton.disabled = true;
+    // Wait for a fix still on its way, so the pickup carries this house's position.
+    await scan.positionReady;
+    saveButton.disabled = false;
+    if (current !== scan) {
       return;
     }
     var photo = document.getElementById("pickup-photo").files[0] || null;
