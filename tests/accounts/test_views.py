@@ -168,3 +168,19 @@ def test_attempts_during_lock_keep_end(personas, settings):
     assert (
         AccessAttempt.objects.get(username="persona-citizen").attempt_time == locked_at
     )
+
+
+WASTE_PERSONAS = {
+    "waste_operator": ["/waste/routes/", "/waste/statistics/"],
+    "collector": ["/waste/collector/"],
+    "waste_bank_teller": ["/waste/banks/"],
+}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_home_waste_panel_by_role(signed_in, persona):
+    page = signed_in(persona).get(reverse("accounts:home")).content.decode()
+
+    assert ('class="waste-links"' in page) is (persona in WASTE_PERSONAS)
+    for url in WASTE_PERSONAS.get(persona, []):
+        assert f'href="{url}"' in page, url

@@ -6,6 +6,11 @@ from django.shortcuts import render
 
 from kotacerdas.accounts.roles import ROLES
 from kotacerdas.registry.queries import registry_counts
+from kotacerdas.waste.views_home import page_links
+
+# Roles whose daily work is in the waste service: their home page lists the
+# waste pages. Other roles keep their home page as it was.
+WASTE_ROLES = frozenset({"waste_operator", "collector", "waste_bank_teller"})
 
 
 @login_required
@@ -16,5 +21,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.has_perm("registry.view_building"):
         # Kelurahan staff see their kelurahan; city-wide roles the whole city.
         counts = registry_counts(request.user.kelurahan)  # type: ignore[union-attr]
-    context = {"roles": roles, "registry_counts": counts}
+    waste_links = page_links(request.user) if held & WASTE_ROLES else []
+    context = {"roles": roles, "registry_counts": counts, "waste_links": waste_links}
     return render(request, "accounts/home.html", context)

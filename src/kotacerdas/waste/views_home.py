@@ -29,7 +29,7 @@ class Link:
     url: str
 
 
-def _links(user: object) -> list[tuple[str, list[Link]]]:
+def page_links(user: object) -> list[tuple[str, list[Link]]]:
     """Return the page groups the user may open, each with its links."""
 
     def allowed(permission: str) -> bool:
@@ -138,5 +138,5 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "waste/home.html",
-        {"groups": _links(request.user), "figures": figures},
+        {"groups": page_links(request.user), "figures": figures},
     )
