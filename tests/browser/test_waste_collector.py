@@ -251,7 +251,7 @@ def test_pickup_saved_without_gps(live_server, browser_page, personas, house, tm
 
     page.set_input_files("#plate-photo", str(photo))
     expect(page.get_by_test_id("pickup-gps")).to_have_text(
-        "No GPS position: the pickup is saved without one."
+        "No GPS position: the pickup is recorded without one."
     )
     page.get_by_label("Estimated weight").fill("1")
     page.get_by_role("button", name="Save the pickup").click()
