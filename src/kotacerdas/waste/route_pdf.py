@@ -28,7 +28,7 @@ DIAGRAM_HEIGHT_MM = 80.0
 ROW_HEIGHT_MM = 6.0
 # Column widths in mm: order, trip, arrival, kind, plate code, address, load,
 # status. They add up to the page width between the margins.
-COLUMNS_MM = (9.0, 9.0, 13.0, 22.0, 36.0, 56.0, 15.0, 26.0)
+COLUMNS_MM = (8.0, 8.0, 12.0, 30.0, 33.0, 53.0, 15.0, 27.0)
 LABEL_FONT_PT = 6
 LABEL_HEIGHT_MM = 2.4
 # Most stop numbers written beside one point of the diagram.
