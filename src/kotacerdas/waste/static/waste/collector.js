@@ -157,7 +157,7 @@
   }
 
   // Ask for a fresh fix for this scan. The promise resolves once the fix
-  // arrives or fails, at the latest after GPS_TIMEOUT_MS; without a fix the
+  // arrives or fails, at the latest after GPS_TIMEOUT_MS. Without a fix the
   // pickup is saved without a position.
   function capturePosition(target) {
     if (!navigator.geolocation) {
