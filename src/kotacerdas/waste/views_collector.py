@@ -26,7 +26,7 @@ from kotacerdas.waste.pickups_route import route_data
 RECORD = "waste.record_pickup"
 # Raise when the service worker or the page's assets change, so phones drop
 # the old cached copies.
-CACHE_VERSION = "collector-v1"
+CACHE_VERSION = "collector-v2"
 
 
 def collector_texts() -> dict[str, str]:
