@@ -43,7 +43,7 @@ def test_demo_builds_sites_and_fleet(built):
     assert Site.objects.filter(kind=Site.Kind.DEPOT).count() == 1
     assert Site.objects.filter(kind=Site.Kind.TPS3R).count() == 3
     assert Vehicle.objects.filter(kind=Vehicle.Kind.DUMP_TRUCK).count() == 4
-    assert Vehicle.objects.filter(kind=Vehicle.Kind.ARM_ROLL).count() == 2
+    assert Vehicle.objects.filter(kind=Vehicle.Kind.ARM_ROLL).count() == 4
     carts = math.ceil(len(door_to_door_days()) / len(DOOR_TO_DOOR_WEEKDAYS))
     assert Vehicle.objects.filter(kind=Vehicle.Kind.MOTOR_CART).count() == carts
     assert Crew.objects.count() == Vehicle.objects.count()
@@ -129,3 +129,14 @@ def test_second_build_skipped(built):
     again = build(SEED)
     assert again.skipped
     assert Schedule.objects.count() == built.schedules
+
+
+def test_market_boxes_have_an_afternoon_round(built):
+    afternoon = Schedule.objects.filter(
+        service=Schedule.Service.CONTAINERS, shift_start__gte=time(12)
+    )
+
+    assert sorted(afternoon.values_list("kelurahan__name", flat=True)) == [
+        "Pasar Baru",
+        "Pasar Usang",
+    ]

@@ -54,7 +54,9 @@ WASTE_BANKS = (
 # `door_to_door_days`), so 0 here is a placeholder. The two pick-ups have no
 # schedule: they stand by for a vehicle that breaks down.
 FLEET: dict[str, tuple[int, int, str, int]] = {
-    Vehicle.Kind.ARM_ROLL: (2, 4000, "6", 2),
+    # Two arm-roll trucks empty the market boxes in the morning, two more in the
+    # afternoon, when a re-plan can add containers that became full meanwhile.
+    Vehicle.Kind.ARM_ROLL: (4, 4000, "6", 2),
     Vehicle.Kind.DUMP_TRUCK: (4, 6000, "8", 3),
     Vehicle.Kind.PICKUP: (2, 1000, "2.5", 2),
     Vehicle.Kind.MOTOR_CART: (0, 300, "1.5", 1),
@@ -384,7 +386,8 @@ class _Builder:
         consecutive time slot per RT, as long as the RT's share of the
         cart-day's buildings. A crew cannot have two schedules at the same
         hour, and residents then know when their RT is collected. Each market's
-        arm-roll truck empties its four boxes every day in a five-hour shift.
+        boxes are emptied every day by one arm-roll truck in the morning and
+        another in the afternoon.
         Dump trucks empty the other TPS three days a week in three-hour shifts.
         """
         carts = self.crews_by_kind.get(Vehicle.Kind.MOTOR_CART, [])
@@ -399,10 +402,14 @@ class _Builder:
                     crew, cart_day.kelurahan, "door_to_door", weekdays, start, end,
                     rw=rw, rt=rt,
                 )  # fmt: skip
-        for crew, kelurahan in zip(
-            self.crews_by_kind[Vehicle.Kind.ARM_ROLL], MARKET_KELURAHAN, strict=True
-        ):
+        arm_rolls = self.crews_by_kind[Vehicle.Kind.ARM_ROLL]
+        markets = len(MARKET_KELURAHAN)
+        for crew, kelurahan in zip(arm_rolls[:markets], MARKET_KELURAHAN, strict=True):
             self._schedule(crew, kelurahan, "containers", EVERY_DAY, time(5), time(10))
+        for crew, kelurahan in zip(arm_rolls[markets:], MARKET_KELURAHAN, strict=True):
+            self._schedule(
+                crew, kelurahan, "containers", EVERY_DAY, time(13), time(17, 30)
+            )
         trucks = self.crews_by_kind[Vehicle.Kind.DUMP_TRUCK]
         others = [name for name in self.areas if name not in MARKET_KELURAHAN]
         for index, kelurahan in enumerate(others):
