@@ -29,13 +29,18 @@ def test_collector_home_in_both_languages(live_server, demo_city, browser_page):
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Selamat datang, collector"
     )
-    expect(page.get_by_role("heading", level=2)).to_have_text("Petugas pengangkut")
+    expect(
+        page.get_by_role("heading", level=2, name="Petugas pengangkut")
+    ).to_be_visible()
+    expect(
+        page.get_by_role("link", name="Rute hari ini", exact=True).first
+    ).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "id")
 
     page.select_option("#language-select", "en")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, collector")
-    expect(page.get_by_role("heading", level=2)).to_have_text("Collector")
+    expect(page.get_by_role("heading", level=2, name="Collector")).to_be_visible()
     expect(page.get_by_text("Scan building plates at pickup")).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()
