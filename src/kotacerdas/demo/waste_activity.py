@@ -80,10 +80,11 @@ USE_FACTORS: dict[str, float] = {
     Building.Use.PUBLIC: 1.0,
     Building.Use.OTHER: 1.0,
 }
+# What a collector in Padang Panjang would type: the demo city works in Indonesian.
 NOT_OUT_REASONS = (
-    "No bin put out (tidak ada sampah)",
-    "Gate locked, nobody home",
-    "Bin not out yet when the crew passed",
+    "Tidak ada sampah di depan rumah",
+    "Pagar terkunci, penghuni tidak ada",
+    "Sampah belum dikeluarkan saat petugas lewat",
 )
 ROUTE_KINDS = (RouteStop.Kind.BUILDING, RouteStop.Kind.CONTAINER)
 

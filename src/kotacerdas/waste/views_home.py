@@ -100,13 +100,19 @@ def _figures() -> list[Figure]:
     stops = RouteStop.objects.filter(
         plan__in=plans, kind__in=[RouteStop.Kind.BUILDING, RouteStop.Kind.CONTAINER]
     ).exclude(status=RouteStop.Status.CANCELLED)
+    # Work done on a plan cancelled later (a vehicle broke down) still counts.
+    done = RouteStop.objects.filter(
+        plan__date=today,
+        kind__in=[RouteStop.Kind.BUILDING, RouteStop.Kind.CONTAINER],
+        status=RouteStop.Status.DONE,
+    )
     return [
         Figure("plans", _("Route plans today"), plans.count()),
         Figure("stops", _("Stops planned today"), stops.count()),
         Figure(
             "stops_done",
             _("Stops done today"),
-            stops.filter(status=RouteStop.Status.DONE).count(),
+            done.count(),
         ),
         Figure(
             "pickups",

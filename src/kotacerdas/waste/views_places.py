@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dates import WEEKDAYS
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from kotacerdas.city.models import City
@@ -306,7 +307,8 @@ def vehicle_list(request: HttpRequest) -> HttpResponse:
             [
                 vehicle.plate_number,
                 vehicle.get_kind_display(),
-                f"{vehicle.capacity_kg:,} kg · {vehicle.capacity_m3} m³",
+                f"{number_format(vehicle.capacity_kg, force_grouping=True)} kg · "
+                f"{number_format(vehicle.capacity_m3)} m³",
                 vehicle.depot.name,
                 vehicle.get_status_display(),
             ],

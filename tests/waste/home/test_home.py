@@ -1,9 +1,19 @@
 """The waste home page: who may open it, which links each role gets, today's figures."""
 
+from datetime import time
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from kotacerdas.waste.models import Alert, Container, Site
+from kotacerdas.waste.models import (
+    Alert,
+    Container,
+    RoutePlan,
+    RouteStop,
+    Site,
+    Vehicle,
+)
 
 URL = "/waste/"
 ALLOWED = {
@@ -89,3 +99,55 @@ def test_operator_sees_figures_and_every_operations_page(signed_in, city):
     page = response.content.decode()
     for name in ("waste:route_list", "waste:pickup_review", "waste:statistics"):
         assert reverse(name) in page
+
+
+@pytest.mark.django_db
+def test_done_stops_of_cancelled_plan_still_count(signed_in, city):
+    depot = Site.objects.create(
+        code="depot", name="Depot", kind=Site.Kind.DEPOT, lat=-0.46, lng=100.4
+    )
+    tps = Site.objects.create(
+        code="tps-x", name="TPS X", kind=Site.Kind.TPS, lat=-0.46, lng=100.4
+    )
+    container = Container.objects.create(
+        site=tps,
+        plate_code="PPJ-C-DONE0",
+        plate_key_id="k",
+        plate_signature="s",
+        name="Bin",
+        kelurahan=city.areas.filter(level="kelurahan").first(),
+        lat=-0.46,
+        lng=100.4,
+        volume_m3="1.00",
+        max_load_kg=500,
+    )
+    truck = Vehicle.objects.create(
+        plate_number="BA 1 XX",
+        kind=Vehicle.Kind.DUMP_TRUCK,
+        capacity_kg=6000,
+        capacity_m3="8.00",
+        depot=depot,
+    )
+    plan = RoutePlan.objects.create(
+        date=timezone.localdate(),
+        vehicle=truck,
+        shift_start=time(6),
+        shift_end=time(9),
+        engine="test",
+        status=RoutePlan.Status.CANCELLED,
+    )
+    RouteStop.objects.create(
+        plan=plan,
+        sequence=1,
+        kind="container",
+        container=container,
+        lat=-0.46,
+        lng=100.4,
+        status=RouteStop.Status.DONE,
+    )
+
+    response = signed_in("waste_operator").get(URL)
+
+    figures = {figure.key: figure.value for figure in response.context["figures"]}
+    assert figures["stops_done"] == 1
+    assert figures["plans"] == 0

@@ -156,3 +156,12 @@ def test_admin_lists_read_only(signed_in, model, tps):
     response = client.get(f"/admin/waste/{model}/")
     assert response.status_code == 200
     assert client.get(f"/admin/waste/{model}/add/").status_code == 403
+
+
+def test_vehicle_capacity_in_reader_format(signed_in, truck, settings):
+    client = signed_in("waste_operator")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "id"
+
+    page = client.get(reverse("waste:vehicle_list")).content.decode()
+
+    assert "6.000 kg · 8,00 m³" in page
