@@ -8,7 +8,7 @@ it is travel from the start point, and travel to it is travel to the depot.
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from kotacerdas.waste import routing
@@ -68,6 +68,7 @@ def _unload_before_depot(
     loaded overnight, so the last trip ends at the unload site that adds the
     least time on the way back to the depot.
     """
+    # Never right after another unload: the truck is empty there.
     if not route.visits or route.visits[-1].kind != "job" or not vehicle.unload_sites:
         return
     last = route.visits[-1]
@@ -88,6 +89,22 @@ def _unload_before_depot(
     )
 
 
+def _without_empty_trips(visits: list[Visit]) -> list[Visit]:
+    """Drop an unload that directly follows another: nothing was collected between.
+
+    The planned times after it stay as solved, so they err on the late side.
+    """
+    kept: list[Visit] = []
+    dropped = 0
+    for visit in visits:
+        if visit.kind == "unload" and kept and kept[-1].kind == "unload":
+            logger.warning("dropped an unload right after another unload")
+            dropped += 1
+            continue
+        kept.append(replace(visit, trip=visit.trip - dropped))
+    return kept
+
+
 def solve_vehicle_route(
     vehicle: Vehicle,
     *,
@@ -100,7 +117,8 @@ def solve_vehicle_route(
     """Solve one vehicle's route over `targets` within its shift.
 
     `carried_kg` is the load already on board at the start (a re-plan after
-    pick-ups). It is modelled as a job at the start point, so the solver plans
+    pick-ups). It is modelled as a job at the start point with a window at the
+    start time, so it is the first visit of the first trip and the solver plans
     an unload for it; that job is left out of the returned route.
     """
     carried_kg = min(max(carried_kg, 0), vehicle.capacity_kg)
@@ -123,7 +141,12 @@ def solve_vehicle_route(
     first_job = first_site + len(sites)
     jobs = []
     if carried_kg:
-        jobs.append(Job(CARRIED_LOAD, first_job, carried_kg, service_s=0))
+        # Loaded before anything else: a later visit would leave room on the
+        # trips before it that the truck does not have.
+        window = (shift[0], shift[0])
+        jobs.append(
+            Job(CARRIED_LOAD, first_job, carried_kg, service_s=0, window=window)
+        )
         first_job += 1
     jobs += [
         Job(
@@ -163,7 +186,9 @@ def solve_vehicle_route(
     route = next((r for r in solution.routes if r.vehicle_id == str(vehicle.pk)), None)
     if route is not None:
         _unload_before_depot(route, problem, engine_vehicle)
-        route.visits = [visit for visit in route.visits if visit.ref != CARRIED_LOAD]
+        route.visits = _without_empty_trips(
+            [visit for visit in route.visits if visit.ref != CARRIED_LOAD]
+        )
     if CARRIED_LOAD in solution.unassigned:
         logger.warning(
             "vehicle %s: no unload planned for the %s kg it carries",
