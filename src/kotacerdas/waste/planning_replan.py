@@ -1,8 +1,10 @@
 """Re-planning a route during the day: a stop added, a vehicle broken down.
 
 Done stops and stops marked as not collected stay as they are, and so do the
-depot start and the unload trips before the last of them: that part of the day
-already happened. Every other building or container stop is cancelled and
+depot start and the unload stops the truck has passed: that part of the day
+already happened. Nobody scans an unload, so one counts as passed when it lies
+between finished stops, or its planned arrival is before the last pickup
+scanned on the route or (today) before now. Every other building or container stop is cancelled and
 planned again from the last finished stop at the current time. It goes back on
 this plan, or, when this vehicle broke down, on the nearest other vehicle of
 the day that is still on shift and can carry it. Only the plans that take stops
@@ -13,6 +15,7 @@ are written. A stop no route can take stays on its plan with no arrival time
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kotacerdas.registry.models import Building
-from kotacerdas.waste.models import Container, RoutePlan, RouteStop, Vehicle
+from kotacerdas.waste.models import Container, Pickup, RoutePlan, RouteStop, Vehicle
 from kotacerdas.waste.places import set_vehicle_status
 from kotacerdas.waste.planning import (
     FINISHED,
@@ -31,7 +34,6 @@ from kotacerdas.waste.planning import (
     PlanningInvalid,
     ReplanResult,
     _journal_plan,
-    _planned_keys,
     _route_stops,
     _target_stop,
     _time_limit,
@@ -63,10 +65,11 @@ class _Receiver:
 
     plan: RoutePlan
     finished_ids: frozenset[int]
-    last_finished: RouteStop | None
-    # The depot start, finished stops and unload trips that stay as they are.
+    # The last stop that stays as it is: finished, or an unload passed after it.
+    last_kept: RouteStop | None
+    # The depot start, finished stops and passed unloads that stay as they are.
     kept: list[RouteStop] = field(default_factory=list)
-    # Planned load of the done stops since the last kept unload, in kg.
+    # Planned load of the done stops since the last passed unload, in kg.
     carried_kg: int = 0
     # Keys of the plan's own open stops that had an arrival time before.
     fitted_keys: frozenset[str] = frozenset()
@@ -86,15 +89,51 @@ def _stop_target(stop: RouteStop) -> Target:
     return Target(key, stop.lat, stop.lng, stop.demand_kg, stop.service_s, window)
 
 
-def _is_kept(stop: RouteStop, last_finished: RouteStop | None) -> bool:
-    """Tell whether a stop belongs to the part of the day that already happened."""
-    if stop.status in FINISHED or stop.kind == RouteStop.Kind.DEPOT_START:
-        return True
-    return (
-        stop.kind == RouteStop.Kind.UNLOAD
-        and last_finished is not None
-        and stop.sequence < last_finished.sequence
+def _at(day: date, moment: Any) -> datetime:
+    return timezone.make_aware(datetime.combine(day, moment))
+
+
+def _passed_unloads(
+    plan: RoutePlan, live: Sequence[RouteStop], finished: Sequence[RouteStop]
+) -> list[RouteStop]:
+    """Return the planned unload stops the truck has already passed.
+
+    An unload is never scanned, so it counts as passed when a finished stop
+    comes after it, or when no open stop comes before it and its planned
+    arrival is before the last pickup scanned at a finished stop of this plan
+    or, on today's plan, before now.
+    """
+    last_sequence = max((stop.sequence for stop in finished), default=0)
+    first_open = min(
+        (
+            stop.sequence
+            for stop in live
+            if stop.kind in ROUTE_KINDS
+            and stop.status == RouteStop.Status.PLANNED
+            and stop.arrival is not None
+        ),
+        default=None,
     )
+    passed_at = Pickup.objects.filter(
+        stop__in=[stop.pk for stop in finished]
+    ).aggregate(last=Max("scanned_at"))["last"]
+    if plan.date == timezone.localdate():
+        now = timezone.now()
+        passed_at = now if passed_at is None else max(passed_at, now)
+    elif plan.date < timezone.localdate():
+        passed_at = None  # an earlier day: only the stops' order tells
+    unloads = []
+    for stop in live:
+        if stop.kind != RouteStop.Kind.UNLOAD or stop.status in FINISHED:
+            continue
+        if stop.sequence < last_sequence or (
+            (first_open is None or stop.sequence < first_open)
+            and stop.arrival is not None
+            and passed_at is not None
+            and _at(plan.date, stop.arrival) <= passed_at
+        ):
+            unloads.append(stop)
+    return unloads
 
 
 def _read(plan: RoutePlan) -> tuple[_Receiver, list[Target]]:
@@ -103,21 +142,25 @@ def _read(plan: RoutePlan) -> tuple[_Receiver, list[Target]]:
         plan.stops.exclude(status=RouteStop.Status.CANCELLED).order_by("sequence")
     )
     finished = [stop for stop in live if stop.status in FINISHED]
-    last_finished = max(finished, key=lambda stop: stop.sequence, default=None)
+    passed = _passed_unloads(plan, live, finished)
     open_stops = [
         stop
         for stop in live
         if stop.kind in ROUTE_KINDS and stop.status == RouteStop.Status.PLANNED
     ]
-    kept = [stop for stop in live if _is_kept(stop, last_finished)]
-    last_unload = max(
-        (stop.sequence for stop in kept if stop.kind == RouteStop.Kind.UNLOAD),
-        default=0,
-    )
+    kept_ids = {stop.pk for stop in [*finished, *passed]}
+    kept = [
+        stop
+        for stop in live
+        if stop.pk in kept_ids or stop.kind == RouteStop.Kind.DEPOT_START
+    ]
+    last_unload = max((stop.sequence for stop in passed), default=0)
     receiver = _Receiver(
         plan=plan,
         finished_ids=frozenset(stop.pk for stop in finished),
-        last_finished=last_finished,
+        last_kept=max(
+            [*finished, *passed], key=lambda stop: stop.sequence, default=None
+        ),
         kept=kept,
         carried_kg=sum(
             stop.demand_kg
@@ -129,6 +172,50 @@ def _read(plan: RoutePlan) -> tuple[_Receiver, list[Target]]:
         ),
     )
     return receiver, [_stop_target(stop) for stop in open_stops]
+
+
+def _covered_keys(day: date) -> set[str]:
+    """Return the building and container keys a live plan of `day` will visit.
+
+    A point is covered by a planned stop of a plan that is not done or
+    cancelled. A done stop does not cover it: a container emptied at noon may
+    be full again by three.
+    """
+    stops = RouteStop.objects.filter(
+        plan__date=day, kind__in=ROUTE_KINDS, status=RouteStop.Status.PLANNED
+    ).exclude(plan__status__in=[RoutePlan.Status.CANCELLED, RoutePlan.Status.DONE])
+    return {
+        f"b:{building_id}" if building_id else f"c:{container_id}"
+        for building_id, container_id in stops.values_list(
+            "building_id", "container_id"
+        )
+    }
+
+
+def _visited_before_reading(day: date) -> set[str]:
+    """Return the keys of containers finished on `day` with no newer fill reading.
+
+    A container whose stop was done or marked not collected is added again only
+    when a sensor reported its fill after the last scan there. With no scan or
+    no reading to compare, it is not added again.
+    """
+    finished = RouteStop.objects.filter(
+        plan__date=day, container__isnull=False, status__in=FINISHED
+    )
+    scanned = dict(
+        Pickup.objects.filter(stop__in=finished)
+        .values("container_id")
+        .annotate(last=Max("scanned_at"))
+        .values_list("container_id", "last")
+    )
+    keys = set()
+    for container_id, observed_at in finished.values_list(
+        "container_id", "container__fill_observed_at"
+    ):
+        last_scan = scanned.get(container_id)
+        if observed_at is None or last_scan is None or observed_at <= last_scan:
+            keys.add(f"c:{container_id}")
+    return keys
 
 
 def _added_targets(
@@ -263,7 +350,7 @@ def _start(receiver: _Receiver) -> tuple[tuple[Decimal, Decimal], int]:
     start_s = shift_start
     if plan.date == timezone.localdate():
         start_s = max(shift_start, local_seconds_now())
-    last = receiver.last_finished
+    last = receiver.last_kept
     if last is not None:
         return (last.lat, last.lng), start_s
     depot = plan.vehicle.depot
@@ -310,7 +397,8 @@ def replan(
 ) -> ReplanResult:
     """Re-plan the unfinished stops of `plan`, keeping done and not-collected ones.
 
-    Full containers that no live stop of the day covers are added. When the
+    Full containers are added unless a planned stop of a running route
+    covers them or no fill reading came after their last scan today. When the
     vehicle broke down, it is marked broken (which opens its vehicle_broken
     alert), its plan is cancelled, and its open stops go to the nearest other
     vehicles of the day that can still take them; only those plans change.
@@ -339,9 +427,9 @@ def replan(
 
     own, open_targets = _read(plan)
     extra = _added_targets(plan, added_points)
-    known = {t.key for t in open_targets} | _planned_keys(plan.date)
+    known = {t.key for t in open_targets} | _covered_keys(plan.date)
     extra = [t for t in extra if t.key not in known]
-    known |= {t.key for t in extra}
+    known |= {t.key for t in extra} | _visited_before_reading(plan.date)
     extra += over_threshold_containers(known)
 
     if vehicle_broken:
@@ -450,8 +538,12 @@ def _write_receiver(
     kept_distance_m, kept_duration_s = receiver.kept_travel
     next_sequence = _cancel_open_stops(receiver)
     plan.revision += 1
-    last = receiver.last_finished
-    trip_offset = last.trip - 1 if last is not None else 0
+    last = receiver.last_kept
+    # The route goes on with the trip of the last finished stop, or starts the
+    # next trip after a passed unload.
+    trip_offset = 0
+    if last is not None:
+        trip_offset = last.trip if last.kind == RouteStop.Kind.UNLOAD else last.trip - 1
     unassigned = [solved.targets[key] for key in solved.unassigned]
     stops = _route_stops(
         plan,
@@ -460,6 +552,9 @@ def _write_receiver(
         trip_offset=trip_offset,
         unassigned=unassigned,
     )
+    if last is not None and not (solved.route and solved.route.visits):
+        for stop in stops:
+            stop.trip = last.trip  # nothing more to collect: no new trip
     RouteStop.objects.bulk_create(stops)
 
     # The distance and duration cover the whole day: the kept part as driven
@@ -468,7 +563,15 @@ def _write_receiver(
     plan.engine = solved.engine or plan.engine
     plan.distance_m = kept_distance_m + (route.distance_m if route else 0)
     plan.duration_s = kept_duration_s + (route.duration_s if route else 0)
-    plan.trips = max((stop.trip for stop in stops), default=plan.trips)
+    plan.trips = max(
+        (
+            stop.trip
+            for stop in [*receiver.kept, *stops]
+            if stop.kind in (*ROUTE_KINDS, RouteStop.Kind.UNLOAD)
+            and stop.arrival is not None
+        ),
+        default=0,
+    )
     plan.replan_reason = reason
     if receiver.finished_ids:
         plan.status = RoutePlan.Status.IN_PROGRESS
@@ -484,7 +587,7 @@ def _write_broken(
     plan = own.plan
     next_sequence = _cancel_open_stops(own)
     plan.revision += 1
-    trip = own.last_finished.trip if own.last_finished else 1
+    trip = own.last_kept.trip if own.last_kept else 1
     stops = [
         _target_stop(plan, next_sequence + index, trip, target, None)
         for index, target in enumerate(left)
@@ -492,7 +595,7 @@ def _write_broken(
     RouteStop.objects.bulk_create(stops)
     plan.status = RoutePlan.Status.CANCELLED
     plan.distance_m, plan.duration_s = own.kept_travel
-    plan.trips = own.last_finished.trip if own.last_finished else 0
+    plan.trips = own.last_kept.trip if own.last_kept else 0
     plan.replan_reason = reason
     plan.save()
     _journal_plan(plan, "vehicle_broken", actor)
