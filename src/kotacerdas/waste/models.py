@@ -533,7 +533,7 @@ class Pickup(models.Model):
     """A scan at a building or container: waste collected, or an exception."""
 
     class Outcome(models.TextChoices):
-        COLLECTED = "collected", _("Collected")
+        COLLECTED = "collected", pgettext_lazy("pickup outcome", "Collected")
         NOT_OUT = "not_out", _("No waste put out (tidak ada sampah)")
         NO_ACCESS = "no_access", _("No access")
         REFUSED = "refused", _("Refused: not sorted or not allowed")

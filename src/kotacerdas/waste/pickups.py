@@ -44,8 +44,10 @@ from kotacerdas.waste.models import (
     RoutePlan,
     RouteStop,
     SortingGroup,
+    Vehicle,
 )
 from kotacerdas.waste.pickups_photos import PhotoRejected, check_photo
+from kotacerdas.waste.places import set_vehicle_status
 from kotacerdas.waste.routing.distances import haversine_m as great_circle_m
 
 logger = logging.getLogger(__name__)
@@ -758,9 +760,28 @@ def _advance_plan(plan_id: int) -> None:
         arrival__isnull=False,
     ).exists()
     status = RoutePlan.Status.IN_PROGRESS if left else RoutePlan.Status.DONE
-    RoutePlan.objects.filter(pk=plan_id, status__in=ACTIVE_PLAN_STATUSES).exclude(
-        status=status
-    ).update(status=status)
+    changed = (
+        RoutePlan.objects.filter(pk=plan_id, status__in=ACTIVE_PLAN_STATUSES)
+        .exclude(status=status)
+        .update(status=status)
+    )
+    if changed:
+        _follow_vehicle(plan_id, status)
+
+
+# A vehicle shows on route while its plan runs and parked once it is done; a
+# broken or out-of-service vehicle keeps the status staff gave it.
+VEHICLE_MOVES = {
+    RoutePlan.Status.IN_PROGRESS: (Vehicle.Status.PARKED, Vehicle.Status.ON_ROUTE),
+    RoutePlan.Status.DONE: (Vehicle.Status.ON_ROUTE, Vehicle.Status.PARKED),
+}
+
+
+def _follow_vehicle(plan_id: int, plan_status: str) -> None:
+    vehicle = RoutePlan.objects.select_related("vehicle").get(pk=plan_id).vehicle
+    before, after = VEHICLE_MOVES[RoutePlan.Status(plan_status)]
+    if vehicle.status == before:
+        set_vehicle_status(vehicle, after)
 
 
 def recorded_event(pickup: Pickup) -> PickupRecorded:

@@ -2,7 +2,7 @@
 
 from datetime import time
 
-from kotacerdas.waste.models import RoutePlan, RouteStop
+from kotacerdas.waste.models import RoutePlan, RouteStop, Vehicle
 from kotacerdas.waste.pickups import record_pickup, todays_plans
 
 from .conftest import container_text, pickup_input, signed_text
@@ -49,3 +49,27 @@ def test_done_plan_stays_on_collector_page(route, personas):
         record_pickup(pickup_input(signed_text(house)), collector)
 
     assert list(todays_plans(collector)) == [route.plan]
+
+
+def _vehicle_status(route) -> str:
+    return Vehicle.objects.get(pk=route.vehicle.pk).status
+
+
+def test_vehicle_follows_its_plan(route, personas):
+    collector = personas["collector"]
+    assert _vehicle_status(route) == Vehicle.Status.PARKED
+
+    record_pickup(pickup_input(signed_text(route.houses[0])), collector)
+    assert _vehicle_status(route) == Vehicle.Status.ON_ROUTE
+
+    for house in route.houses[1:]:
+        record_pickup(pickup_input(signed_text(house)), collector)
+    assert _vehicle_status(route) == Vehicle.Status.PARKED
+
+
+def test_broken_vehicle_keeps_its_status(route, personas):
+    Vehicle.objects.filter(pk=route.vehicle.pk).update(status=Vehicle.Status.BROKEN)
+
+    record_pickup(pickup_input(signed_text(route.houses[0])), personas["collector"])
+
+    assert _vehicle_status(route) == Vehicle.Status.BROKEN
