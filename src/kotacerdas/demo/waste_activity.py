@@ -80,7 +80,7 @@ USE_FACTORS: dict[str, float] = {
     Building.Use.PUBLIC: 1.0,
     Building.Use.OTHER: 1.0,
 }
-# What a collector in Padang Panjang would type: the demo city works in Indonesian.
+# Reasons as a collector in Padang Panjang would type them, in Indonesian.
 NOT_OUT_REASONS = (
     "Tidak ada sampah di depan rumah",
     "Pagar terkunci, penghuni tidak ada",

@@ -35,6 +35,7 @@ from kotacerdas.journal import checks as journal_checks
 from kotacerdas.journal import services as journal
 from kotacerdas.registry.models import Building, Plate
 from kotacerdas.registry.plates import Verdict, read_plate_text
+from kotacerdas.registry.services import FieldError
 from kotacerdas.waste.events import PickupRecorded, PickupReviewed
 from kotacerdas.waste.models import (
     Alert,
@@ -74,12 +75,6 @@ FLAG_TYPED = "typed"
 # Outcomes that leave the point's waste where it was.
 EXCEPTIONS = frozenset(Pickup.Outcome.values) - {Pickup.Outcome.COLLECTED}
 ACTIVE_PLAN_STATUSES = (RoutePlan.Status.PLANNED, RoutePlan.Status.IN_PROGRESS)
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
 
 
 class PickupInvalid(ValueError):
@@ -769,8 +764,8 @@ def _advance_plan(plan_id: int) -> None:
         _follow_vehicle(plan_id, status)
 
 
-# A vehicle shows on route while its plan runs and parked once it is done; a
-# broken or out-of-service vehicle keeps the status staff gave it.
+# A vehicle shows on route while its plan runs and parked once it is done.
+# A broken or out-of-service vehicle keeps the status staff gave it.
 VEHICLE_MOVES = {
     RoutePlan.Status.IN_PROGRESS: (Vehicle.Status.PARKED, Vehicle.Status.ON_ROUTE),
     RoutePlan.Status.DONE: (Vehicle.Status.ON_ROUTE, Vehicle.Status.PARKED),

@@ -4,11 +4,12 @@
 `sensors_payload`), stores the reading once per container and observation
 time, moves the container's latest figures forward only for a newer reading,
 and opens or clears the container's FILL_THRESHOLD alert. A rejected message
-is counted as a SensorRejection row and never raises.
+is counted as a SensorRejection row instead of raising; only a database
+failure raises.
 
-Readings are not journaled: a city of a few hundred containers reporting
-every 15 minutes would add tens of thousands of entries a day that prove
-nothing anyone relies on. The journal gets one `waste.container.threshold_crossed`
+Readings are not journaled, because a city of a few hundred containers
+reporting every 15 minutes would add tens of thousands of entries a day
+(an estimate) that prove nothing anyone relies on. The journal gets one `waste.container.threshold_crossed`
 event when a container crosses its threshold, because that fact sends a truck.
 """
 

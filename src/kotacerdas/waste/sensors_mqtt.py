@@ -329,7 +329,7 @@ def sensor_processes(speed: float | None = None) -> dict[str, subprocess.Popen[b
         return {}
     if not broker_reachable(broker):
         logger.warning(
-            "container sensors are off: no MQTT broker answers at %s "
+            "container sensors are off: no MQTT broker responds at %s "
             "(start Mosquitto and restart the city to receive fill levels)",
             broker.label,
         )

@@ -252,7 +252,8 @@ def test_load_on_board_rides_the_first_trip(waste_city, carried_kg, start_step):
             load += demand[visit.ref]
             assert load <= truck.capacity_kg, kinds
     trips = [visit.trip for visit in visits]
-    assert trips == sorted(trips) and trips[0] == 1
+    assert trips == sorted(trips)
+    assert trips[0] == 1
     assert trips[-1] == kinds.count("unload")
 
 

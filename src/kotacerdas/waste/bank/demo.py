@@ -71,7 +71,7 @@ def seed(
     the citizen wallets of people living in the unit's kelurahan, or from any
     citizen wallet when that kelurahan has too few. A wallet with a login
     (the demo citizen's) joins the unit of its kelurahan first. A wallet needs
-    no login to join. The demo teller tells at every unit.
+    no login to join. The demo teller works at every unit.
     """
     summary = BankSummary()
     teller = get_user_model().objects.filter(username=teller_username).first()

@@ -24,6 +24,7 @@ from shapely.geometry import Point, shape
 from kotacerdas.city.models import Area, City
 from kotacerdas.journal.services import append
 from kotacerdas.registry.models import Building
+from kotacerdas.registry.services import FieldError
 from kotacerdas.waste.models import Container
 from kotacerdas.waste.reports.models import (
     CLOSED_STATUSES,
@@ -56,12 +57,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     ),
     Status.IN_PROGRESS: (Status.RESOLVED, Status.REJECTED, Status.DUPLICATE),
 }
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
 
 
 class ReportInvalid(ValueError):

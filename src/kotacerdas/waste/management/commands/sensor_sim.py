@@ -96,7 +96,7 @@ class Command(BaseCommand):
         try:
             if not connected.wait(CONNECT_TIMEOUT_S):
                 raise CommandError(
-                    f"MQTT broker {broker.label} did not answer in "
+                    f"MQTT broker {broker.label} did not respond in "
                     f"{CONNECT_TIMEOUT_S:.0f} s; is it running?"
                 )
             self.publish_loop(client, options, stopping)
