@@ -23,3 +23,12 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# On SQLite, test databases live in a file under the throwaway var/ directory,
+# not in a shared-cache in-memory database. Shared cache locks whole tables and
+# raises "table is locked" at once to a thread that reads while another writes
+# (the live server, import threads), where a file waits for the busy timeout.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(os.environ["KOTACERDAS_VAR_DIR"], "test.sqlite3")
+    }
