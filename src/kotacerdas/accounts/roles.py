@@ -84,6 +84,7 @@ ROLES: tuple[Role, ...] = (
             "accounts.change_apitoken",
             "accounts.view_apitoken",
             "auth.view_group",
+            "command.view_dashboard",
         ),
         (
             _("Manage users and their roles"),
@@ -209,6 +210,7 @@ ROLES: tuple[Role, ...] = (
             "wallet.view_all_accounts",
             "accounts.view_user",
             "accounts.view_auditevent",
+            "command.view_dashboard",
         ),
         (
             _("Verify the ledger and receipts"),
@@ -219,7 +221,13 @@ ROLES: tuple[Role, ...] = (
         "command_center",
         _("Command center"),
         False,
-        (*CITY_VIEW, "registry.view_building", "registry.view_plate", *WASTE_VIEW),
+        (
+            *CITY_VIEW,
+            "registry.view_building",
+            "registry.view_plate",
+            *WASTE_VIEW,
+            "command.view_dashboard",
+        ),
         (
             _("Watch the city-wide dashboard and map"),
             _("Follow alerts"),

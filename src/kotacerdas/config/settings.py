@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "kotacerdas.waste",
     "kotacerdas.waste.bank",
     "kotacerdas.waste.reports",
+    "kotacerdas.command",
     "kotacerdas.demo",
 ]
 

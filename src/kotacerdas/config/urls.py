@@ -26,4 +26,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("kotacerdas.waste.urls")),
     path("waste/banks/", include("kotacerdas.waste.bank.urls")),
     path("waste/reports/", include("kotacerdas.waste.reports.urls")),
+    path("command/", include("kotacerdas.command.urls")),
 ]
