@@ -1,5 +1,9 @@
-"""URL patterns of the command center's lists pages (included by command.urls)."""
+"""URL patterns of the command center's drill-down lists and exports."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from kotacerdas.command import views_lists
+
+urlpatterns: list[URLPattern] = [
+    path("lists/<slug:name>/", views_lists.list_view, name="list"),
+]
