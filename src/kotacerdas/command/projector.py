@@ -114,7 +114,7 @@ def fold_batch(size: int = BATCH) -> int:
         state.preload(key for event in events for key in needs(event))
         for event in events:
             apply(event, state)
-        _store(state)
+        store(state)
         cursor.seq = rows[-1][0]
         cursor.updated_at = timezone.now()
         cursor.save(update_fields=["seq", "updated_at"])
@@ -134,7 +134,8 @@ def _load_facts(kind: str, refs: set[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _store(state: State) -> None:
+def store(state: State) -> None:
+    """Write a fold's changed facts, tally deltas and open reports (in a transaction)."""
     _store_facts(state, state.dirty)
     _store_tallies(state)
     _store_reports(state)
