@@ -38,19 +38,19 @@ def demo_city(city):
 
 
 def test_rollups_reach_the_end_of_the_journal(demo_city):
-    last = Entry.objects.order_by("-seq").values_list("seq", flat=True).first()
+    count = Entry.objects.count()
 
-    assert projector.position() == last
-    assert Cursor.objects.get().seq == last
+    assert projector.position() == count
+    assert Cursor.objects.get().size == count
     assert projector.fold_batch() == 0
 
 
 def test_each_figure_equals_its_recomputation(demo_city):
-    folded, upto = recompute.recompute()
+    folded, size = recompute.recompute()
     stored = figures.StoredTallies()
     period = figures.Period.current()
 
-    assert upto == projector.position()
+    assert size == projector.position()
     compared = 0
     for definition in figures.FIGURES:
         from_rollups = definition.compute(stored, period)

@@ -45,6 +45,10 @@ from django.conf import settings
 
 from kotacerdas.waste.statistics import pickup_grams
 
+# Raise this whenever a rule below changes what it adds: the projector then
+# rebuilds the rollups from entry 1, since old tallies followed the old rules.
+FOLD_VERSION = 1
+
 TallyKey = tuple[str, date, str, str]
 FactKey = tuple[str, str]
 

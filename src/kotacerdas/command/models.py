@@ -1,6 +1,6 @@
 """Rollups the worker folds from the journal, read by the dashboard.
 
-- `Cursor`: the last journal entry folded, so the worker resumes there.
+- `Cursor`: how many journal entries are folded, so the worker resumes there.
 - `Tally`: one integer per metric, local day, kelurahan and key. Figures sum
   tallies; a count that goes down (a plate revoked) is a negative delta.
 - `Fact`: what the fold must remember about an object to place later events
@@ -14,7 +14,10 @@ from django.utils.translation import gettext_lazy as _
 
 class Cursor(models.Model):
     name = models.CharField(_("name"), max_length=40, primary_key=True)
-    seq = models.BigIntegerField(_("last entry folded"), default=0)
+    # Entries folded so far, like a tree size: entries 0 .. size-1 are in.
+    size = models.BigIntegerField(_("entries folded"), default=0)
+    # The fold rules' version the rollups were built with (fold.FOLD_VERSION).
+    version = models.PositiveIntegerField(_("fold version"), default=0)
     updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
 
     class Meta:
@@ -22,7 +25,7 @@ class Cursor(models.Model):
         verbose_name_plural = _("rollup cursors")
 
     def __str__(self) -> str:
-        return f"{self.name} @ {self.seq}"
+        return f"{self.name} @ {self.size}"
 
 
 class Tally(models.Model):

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from kotacerdas.command.fold import (
     EVENT_TYPES,
+    FOLD_VERSION,
     Event,
     FactKey,
     State,
@@ -53,14 +54,14 @@ def decode(seq: int, body: bytes | memoryview) -> Event:
 
 
 def entries(
-    after: int, upto: int | None = None, types: Iterable[str] = EVENT_TYPES
+    start: int, end: int | None = None, types: Iterable[str] = EVENT_TYPES
 ) -> Iterator[Event]:
-    """Yield the decoded entries of `types` with after < seq <= upto, in order."""
-    last = after
+    """Yield the decoded entries of `types` with start <= seq < end, in order."""
+    last = start - 1
     while True:
         rows = Entry.objects.filter(seq__gt=last, event_type__in=list(types))
-        if upto is not None:
-            rows = rows.filter(seq__lte=upto)
+        if end is not None:
+            rows = rows.filter(seq__lt=end)
         batch = list(rows.order_by("seq").values_list("seq", "body")[:BATCH])
         if not batch:
             return
@@ -70,9 +71,9 @@ def entries(
 
 
 def position() -> int:
-    """The sequence number of the last entry folded into the rollups."""
+    """How many journal entries the rollups hold (entries 0 .. position-1)."""
     row = Cursor.objects.filter(name=CURSOR).first()
-    return row.seq if row else 0
+    return row.size if row else 0
 
 
 def run(max_seconds: float = RUN_BUDGET_S) -> int:
@@ -98,11 +99,16 @@ def catch_up() -> int:
 
 
 def fold_batch(size: int = BATCH) -> int:
-    """Fold the next `size` entries after the cursor; return how many were read."""
+    """Fold the next `size` entries after the cursor; return how many were read.
+
+    Rollups built by other fold rules (another FOLD_VERSION) are dropped first.
+    """
     with transaction.atomic():
         cursor, _created = Cursor.objects.select_for_update().get_or_create(name=CURSOR)
+        if cursor.version != FOLD_VERSION:
+            _reset(cursor)
         rows = list(
-            Entry.objects.filter(seq__gt=cursor.seq)
+            Entry.objects.filter(seq__gte=cursor.size)
             .order_by("seq")
             .values_list("seq", "event_type", "body")[:size]
         )
@@ -115,10 +121,33 @@ def fold_batch(size: int = BATCH) -> int:
         for event in events:
             apply(event, state)
         store(state)
-        cursor.seq = rows[-1][0]
+        cursor.size = rows[-1][0] + 1
         cursor.updated_at = timezone.now()
-        cursor.save(update_fields=["seq", "updated_at"])
+        cursor.save(update_fields=["size", "updated_at"])
         return len(rows)
+
+
+def _reset(cursor: Cursor) -> None:
+    """Drop the rollups so the fold starts again from entry 1 with today's rules."""
+    logger.info(
+        "command rollups rebuilt from entry 1: fold version %s, stored %s",
+        FOLD_VERSION,
+        cursor.version,
+    )
+    Tally.objects.all().delete()
+    Fact.objects.all().delete()
+    OpenReport.objects.all().delete()
+    cursor.size = 0
+    cursor.version = FOLD_VERSION
+    cursor.save(update_fields=["size", "version"])
+
+
+def rebuild() -> int:
+    """Drop the rollups and fold the whole journal again; return entries read."""
+    with transaction.atomic():
+        cursor, _created = Cursor.objects.select_for_update().get_or_create(name=CURSOR)
+        _reset(cursor)
+    return catch_up()
 
 
 def _load_facts(kind: str, refs: set[str]) -> dict[str, dict[str, Any]]:

@@ -1,6 +1,6 @@
 """Recompute figures from the journal itself, to set beside the rollups.
 
-`recompute()` folds every journal entry up to the rollups' cursor into memory
+`recompute()` folds every journal entry the rollups hold into memory
 with the same `fold.apply` the worker uses, starting from nothing. `explain()`
 returns, for one figure, the events it reads, the fold rules that turn them
 into tallies (their source code), and both values.
@@ -89,20 +89,21 @@ def event_types(figure: FigureDef) -> tuple[str, ...]:
 
 
 def recompute(
-    upto: int | None = None, types: tuple[str, ...] = fold.EVENT_TYPES
+    size: int | None = None, types: tuple[str, ...] = fold.EVENT_TYPES
 ) -> tuple[FoldedTallies, int]:
-    """Fold the journal's entries of `types` up to `upto` (default: the cursor)."""
-    upto = projector.position() if upto is None else upto
+    """Fold the first `size` entries (default: as many as the rollups hold)."""
+    size = projector.position() if size is None else size
     state = fold.State()
-    for event in projector.entries(0, upto, types):
+    for event in projector.entries(0, size, types):
         fold.apply(event, state)
-    return FoldedTallies(state), upto
+    return FoldedTallies(state), size
 
 
 @dataclass(frozen=True)
 class Explanation:
     figure: FigureDef
-    upto: int
+    # Entries 0 .. size-1 were read, as many as the rollups held.
+    size: int
     events_read: int
     event_types: tuple[str, ...]
     rules: list[tuple[str, str]]  # (event type, source of its fold rule)
@@ -122,14 +123,14 @@ def explain(key: str, period: Period | None = None) -> Explanation:
     figure = FIGURES_BY_KEY[key]
     period = period or Period.current()
     types = event_types(figure)
-    upto = projector.position()
-    folded, _upto = recompute(upto, types)
-    read = Entry.objects.filter(seq__lte=upto, event_type__in=types).count()
+    size = projector.position()
+    folded, _size = recompute(size, types)
+    read = Entry.objects.filter(seq__lt=size, event_type__in=types).count()
     handlers = fold._HANDLERS
     rules = [(kind, inspect.getsource(handlers[kind])) for kind in types]
     return Explanation(
         figure=figure,
-        upto=upto,
+        size=size,
         events_read=read,
         event_types=types,
         rules=rules,
