@@ -235,6 +235,9 @@ KOTACERDAS_DEMO_SIZE = env_str("KOTACERDAS_DEMO_SIZE", "city")
 # Whether the worker records the demo crews' pickups as their stops fall due
 # (job "demo-crews"). `kotacerdas run` turns it on unless started with --no-demo.
 KOTACERDAS_DEMO_CREWS = env_bool("KOTACERDAS_DEMO_CREWS", False)
+# The demo citizens pay shops, top up, pay levies and file reports through the
+# services (job "demo-citizens"). `kotacerdas run` turns it on unless --no-demo.
+KOTACERDAS_DEMO_CITIZENS = env_bool("KOTACERDAS_DEMO_CITIZENS", False)
 
 # Witnesses (see docs/witnesses.md). A checkpoint counts as witnessed once this
 # many of the active witnesses have co-signed it.

@@ -7,6 +7,7 @@ class DemoConfig(AppConfig):
     verbose_name = _("Demo city")
 
     def ready(self) -> None:
-        from kotacerdas.demo import waste_activity
+        from kotacerdas.demo import citizen_activity, waste_activity
 
         waste_activity.register()
+        citizen_activity.register()

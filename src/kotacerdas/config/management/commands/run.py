@@ -70,8 +70,10 @@ class Command(BaseCommand):
             "KOTACERDAS_PUBLIC_URL", f"http://{options['host']}:{options['port']}"
         )
         if not options["no_demo"]:
-            # The worker started below reads it: demo crews record their pickups.
+            # The worker started below reads them: demo crews record their
+            # pickups, and demo citizens pay, top up and file reports.
             os.environ.setdefault("KOTACERDAS_DEMO_CREWS", "1")
+            os.environ.setdefault("KOTACERDAS_DEMO_CITIZENS", "1")
         self.prepare(create_demo=not options["no_demo"])
         processes = self.start(options)
         self.print_welcome(options)
