@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "kotacerdas.waste.bank",
     "kotacerdas.waste.reports",
     "kotacerdas.command",
+    "kotacerdas.ops",
     "kotacerdas.demo",
 ]
 

@@ -27,4 +27,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("waste/banks/", include("kotacerdas.waste.bank.urls")),
     path("waste/reports/", include("kotacerdas.waste.reports.urls")),
     path("command/", include("kotacerdas.command.urls")),
+    path("", include("kotacerdas.ops.urls")),
 ]
