@@ -342,7 +342,7 @@ def test_proxied_https_is_served_with_hsts(behind_proxy):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/healthz/"])
+@pytest.mark.parametrize("path", ["/health", "/healthz", "/readyz", "/metrics"])
 def test_health_paths_skip_redirect(behind_proxy, path):
     # Health checks and Prometheus reach the app server over plain HTTP, so
     # whatever status the endpoint returns, it must not be a redirect.

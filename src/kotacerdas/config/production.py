@@ -224,7 +224,7 @@ CSRF_COOKIE_SECURE = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = True
 # Health checks and Prometheus call the app server directly over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)/?$"]
+SECURE_REDIRECT_EXEMPT = [r"^(health|healthz|readyz|metrics)/?$"]
 
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", DEFAULT_HSTS_SECONDS, minimum=1)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
