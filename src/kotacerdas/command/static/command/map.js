@@ -147,7 +147,12 @@
   CommandMap.prototype.buildMap = function () {
     var element = this.element;
     var center = (element.dataset.center || "").split(",").map(Number);
-    this.map = L.map(element, { zoomControl: !this.wall, attributionControl: Boolean(element.dataset.tileUrl) });
+    /* The wall has no zoom buttons, so the city may fill it at a fractional zoom. */
+    this.map = L.map(element, {
+      zoomControl: !this.wall,
+      zoomSnap: this.wall ? 0.25 : 1,
+      attributionControl: Boolean(element.dataset.tileUrl),
+    });
     if (center.length === 2 && center.every(isFinite)) {
       this.map.setView(center, Number(element.dataset.zoom) || 14);
     } else {
@@ -186,7 +191,10 @@
       reports: this.pointLayer(this.reportMarker, this.reportPopup),
       buildings: this.pointLayer(this.buildingMarker, this.buildingPopup, "commandBuildings"),
     };
-    OVERLAYS.forEach(function (name) { self.layers[name].addTo(self.map); });
+    /* Buildings show only from zoom 15, which the wall never reaches. */
+    OVERLAYS.forEach(function (name) {
+      if (!(self.wall && name === "buildings")) self.layers[name].addTo(self.map);
+    });
   };
 
   CommandMap.prototype.pointLayer = function (marker, popup, pane) {
