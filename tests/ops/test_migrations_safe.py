@@ -411,3 +411,72 @@ def test_postgres_sql_locks_no_large_table():
         "docs/upgrades.md or list them in REVIEWED with the reason:\n"
         + "\n".join(findings)
     )
+
+
+# The safe form docs/upgrades.md shows --------------------------------------------
+
+
+class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
+    """CREATE INDEX CONCURRENTLY on PostgreSQL and a plain CREATE INDEX on SQLite.
+
+    The same class is shown in docs/upgrades.md, for a migration that must run
+    on both databases; SQLite has no concurrent form.
+    """
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        else:
+            migrations.AddIndex.database_forwards(
+                self, app_label, schema_editor, from_state, to_state
+            )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+        else:
+            migrations.AddIndex.database_backwards(
+                self, app_label, schema_editor, from_state, to_state
+            )
+
+
+def table_indexes(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    return {name for name, details in constraints.items() if details["index"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_documented_concurrent_index_runs():
+    create = migrations.CreateModel(
+        "Sample",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("kind", models.CharField(max_length=20)),
+        ],
+    )
+    index = models.Index(fields=["kind"], name="opstest_sample_kind")
+    add_index = AddIndexConcurrentlyOnPostgres("sample", index)
+    empty = ProjectState()
+    with_table = empty.clone()
+    create.state_forwards("opstest", with_table)
+    with_index = with_table.clone()
+    add_index.state_forwards("opstest", with_index)
+
+    with connection.schema_editor() as editor:
+        create.database_forwards("opstest", editor, empty, with_table)
+    try:
+        with connection.schema_editor(atomic=False) as editor:
+            add_index.database_forwards("opstest", editor, with_table, with_index)
+        created = table_indexes("opstest_sample")
+        with connection.schema_editor(atomic=False) as editor:
+            add_index.database_backwards("opstest", editor, with_index, with_table)
+        removed = table_indexes("opstest_sample")
+    finally:
+        with connection.schema_editor() as editor:
+            create.database_backwards("opstest", editor, with_table, empty)
+
+    assert "opstest_sample_kind" in created
+    assert "opstest_sample_kind" not in removed
+    on_entry = AddIndexConcurrentlyOnPostgres("entry", ENTRY_INDEX)
+    assert risky_operations(sample_migration(on_entry), JOURNAL_STATE) == []
