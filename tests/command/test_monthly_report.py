@@ -114,7 +114,7 @@ def test_report_figures_match_dashboard_journal_and_pdf(busy_city):  # noqa: F81
         with translation.override(language):
             text = pdf_text(monthly_report_pdf.render(report))
             expected = [
-                monthly_report_pdf.value_text(line.unit, line.value)
+                monthly_report.value_text(line.unit, line.value)
                 for line in all_lines(report)
             ]
             expected += [line.name for line in figures.kelurahan]

@@ -15,8 +15,10 @@ the same figures.
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from kotacerdas.city.models import Area
@@ -29,6 +31,7 @@ from kotacerdas.command.figures import (
     by_key,
 )
 from kotacerdas.journal.models import Block, Entry
+from kotacerdas.wallet.display import rupiah
 from kotacerdas.waste.models import SortingGroup
 
 # Reads of the rollups are repeated when the worker folded entries meanwhile,
@@ -335,6 +338,25 @@ def _kelurahan(t: Tallies, p: Period) -> tuple[KelurahanLine, ...]:
     known = sorted((line for line in lines if line.code in names), key=_by_name)
     unknown = [line for line in lines if line.code not in names and _has_data(line)]
     return (*known, *sorted(unknown, key=lambda line: line.code))
+
+
+def value_text(unit: str, value: int | None) -> str:
+    """Format a figure in the reader's format: 1.234, Rp7.500, 12,5 kg, 87,5 %."""
+    if value is None:
+        return "-"
+    if unit == "rupiah":
+        return rupiah(value)
+    if unit == "grams":
+        return _("%(amount)s kg") % {"amount": decimal_text(Decimal(value) / 1000, 1)}
+    if unit == "percent":
+        return _("%(amount)s %%") % {"amount": decimal_text(Decimal(value) / 10, 1)}
+    return number_format(value, force_grouping=True)
+
+
+def decimal_text(value: Decimal, places: int) -> str:
+    # Rounded half up first: number_format cuts digits off without rounding.
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return number_format(rounded, places, force_grouping=True)
 
 
 def _by_name(line: KelurahanLine) -> tuple[str, str]:

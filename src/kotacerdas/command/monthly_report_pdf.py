@@ -8,17 +8,21 @@ Latin-1 only, which is enough for Indonesian and English text.
 
 import base64
 import unicodedata
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import cast
 
 from django.utils import formats, timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from kotacerdas.city.models import City
-from kotacerdas.command.monthly_report import KelurahanLine, Line, MonthlyReport
-from kotacerdas.wallet.display import rupiah
+from kotacerdas.command.monthly_report import (
+    KelurahanLine,
+    Line,
+    MonthlyReport,
+    decimal_text,
+    value_text,
+)
 
 MARGIN_MM = 12.0
 PAGE_WIDTH_MM = 210.0
@@ -55,25 +59,6 @@ def latin1(text: str) -> str:
     """Fit text to the PDF core fonts, which cover Latin-1 only."""
     composed = unicodedata.normalize("NFKC", text).translate(_PLAIN)
     return composed.encode("latin-1", "replace").decode("latin-1")
-
-
-def value_text(unit: str, value: int | None) -> str:
-    """Format a figure in the reader's format: 1.234, Rp7.500, 12,5 kg, 87,5 %."""
-    if value is None:
-        return "-"
-    if unit == "rupiah":
-        return rupiah(value)
-    if unit == "grams":
-        return _("%(amount)s kg") % {"amount": _decimal(Decimal(value) / 1000, 1)}
-    if unit == "percent":
-        return _("%(amount)s %%") % {"amount": _decimal(Decimal(value) / 10, 1)}
-    return number_format(value, force_grouping=True)
-
-
-def _decimal(value: Decimal, places: int) -> str:
-    # Rounded half up first: number_format cuts digits off without rounding.
-    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return number_format(rounded, places, force_grouping=True)
 
 
 class _ReportPDF(FPDF):
@@ -248,7 +233,7 @@ def _kelurahan_cells(line: KelurahanLine) -> tuple[str, ...]:
         value_text("percent", line.collection_rate),
         value_text("rupiah", line.arrears),
         value_text("count", line.pickups),
-        _decimal(Decimal(line.tonnage_g) / 1000, 1),
+        decimal_text(Decimal(line.tonnage_g) / 1000, 1),
         value_text("count", line.reports_filed),
     )
 

@@ -21,6 +21,7 @@ from kotacerdas.command.figures import FIGURES, Period, StoredTallies
 from kotacerdas.command.lists import PAGE_SIZE, ListDef, Selection
 from kotacerdas.command.lists_defs import LISTS
 from kotacerdas.command.lists_form import ListForm
+from kotacerdas.command.monthly_report import value_text
 from kotacerdas.wallet.display import rupiah
 
 
@@ -182,19 +183,5 @@ def _matching_figures(selection: Selection) -> list[tuple[str, str]]:
         if drilled.selection(selection.period).query_params() != current:
             continue
         value = figure.compute(tallies, selection.period)
-        found.append((str(figure.label), _figure_text(figure.unit, value)))
+        found.append((str(figure.label), value_text(figure.unit, value)))
     return found
-
-
-def _figure_text(unit: str, value: int | None) -> str:
-    if value is None:
-        return "—"
-    if unit == "rupiah":
-        return rupiah(value)
-    if unit == "grams":
-        return _("%(amount)s kg") % {
-            "amount": number_format(round(value / 1000), force_grouping=True)
-        }
-    if unit == "percent":
-        return f"{number_format(value / 10, 1)} %"
-    return number_format(value, force_grouping=True)

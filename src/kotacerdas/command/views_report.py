@@ -19,7 +19,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from kotacerdas.command import monthly_report as report_figures
-from kotacerdas.command import monthly_report_pdf
 from kotacerdas.command.access import dashboard_view
 from kotacerdas.command.monthly_report import ReportUnavailable
 from kotacerdas.levy.months import InvalidMonth, parse_month
@@ -85,6 +84,9 @@ def monthly_report(request: HttpRequest, year: int, month: int) -> HttpResponse:
         form.full_clean()
         form.errors["month"] = form.error_class([error.message])
         return _form_page(request, form, status=404)
+    # fpdf2 takes about half a second to import, so only a report pays for it.
+    from kotacerdas.command import monthly_report_pdf
+
     content = monthly_report_pdf.render(report)
     response = HttpResponse(content, content_type="application/pdf")
     name = _("monthly-report-%(month)s.pdf") % {"month": f"{year:04d}-{month:02d}"}
