@@ -332,7 +332,7 @@ FIGURES: tuple[FigureDef, ...] = (
         "rupiah",
         lambda t, p: t.total("levy_collected", p.month_start, p.month_start),
         ("levy_collected",),
-        ("bills", {"period": "month", "status": "paid"}),
+        ("bills", {"period": "month"}),
         _("What has been paid so far on this month's bills."),
     ),
     FigureDef(
@@ -390,7 +390,7 @@ FIGURES: tuple[FigureDef, ...] = (
         "count",
         lambda t, p: t.total("route_done", p.today, p.today),
         ("route_done",),
-        ("pickups", {"period": "today"}),
+        ("pickups", {"period": "today", "route": "planned"}),
         _("Pickups recorded against today's route plans, repeat scans not counted."),
     ),
     FigureDef(
