@@ -4,7 +4,9 @@ Every variable is listed with its default in `.env.example`. The defaults run th
 embedded demo city: a SQLite file and keys under `var/`, bound to 127.0.0.1.
 """
 
+import os
 import secrets
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -80,6 +82,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that request latency covers every other middleware too.
+    "kotacerdas.ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -309,7 +313,62 @@ KOTACERDAS_SENSOR_SILENT_AFTER_S = env_int(
 KOTACERDAS_SENSOR_SIM = env_bool("KOTACERDAS_SENSOR_SIM", True)
 KOTACERDAS_SENSOR_SIM_SPEED = env_float("KOTACERDAS_SENSOR_SIM_SPEED", 10.0, minimum=0)
 
+# Monitoring (see docs/monitoring.md).
+# Bearer token that unlocks /metrics and the detailed /health report. While it
+# is empty, only requests sent straight to the app server from this machine
+# (loopback, no proxy headers) and users with ops.view_monitoring get them.
+KOTACERDAS_METRICS_TOKEN = env_str("KOTACERDAS_METRICS_TOKEN", "")
+# This server's name in heartbeats and metrics; by default the host name.
+KOTACERDAS_INSTANCE_NAME = env_str("KOTACERDAS_INSTANCE_NAME", socket.gethostname())
+# The worker and the sensor intake write their heartbeat this often.
+KOTACERDAS_HEARTBEAT_INTERVAL_S = env_float(
+    "KOTACERDAS_HEARTBEAT_INTERVAL_S", 10.0, minimum=1.0
+)
+# A database round trip slower than this makes the database check warn.
+KOTACERDAS_HEALTH_DB_WARN_MS = env_float(
+    "KOTACERDAS_HEALTH_DB_WARN_MS", 250.0, minimum=1.0
+)
+# Whether the health report expects the MQTT sensor intake to run when
+# containers have sensors; turn it off when sensors report over HTTP only.
+KOTACERDAS_HEALTH_MQTT_INTAKE = env_bool("KOTACERDAS_HEALTH_MQTT_INTAKE", True)
+
+
+def _age_limits(check: str, warn_s: float, fail_s: float) -> tuple[float, float]:
+    """Read a health check's warn and fail ages in seconds from the environment."""
+    warn = env_float(f"KOTACERDAS_HEALTH_{check}_WARN_S", warn_s, minimum=1.0)
+    fail = env_float(f"KOTACERDAS_HEALTH_{check}_FAIL_S", fail_s, minimum=1.0)
+    if fail < warn:
+        raise SettingError(
+            f"KOTACERDAS_HEALTH_{check}_FAIL_S={fail} is below "
+            f"KOTACERDAS_HEALTH_{check}_WARN_S={warn}; the fail age must be the "
+            "larger one."
+        )
+    return warn, fail
+
+
+# Ages in seconds at which a health check turns warn and fail, by check.
+KOTACERDAS_HEALTH_AGE_LIMITS_S = {
+    "heartbeat": _age_limits("HEARTBEAT", 120.0, 600.0),
+    "checkpoint": _age_limits("CHECKPOINT", 60.0, 600.0),
+    "witness": _age_limits("WITNESS", 300.0, 1800.0),
+    "anchor": _age_limits("ANCHOR", 900.0, 3600.0),
+    "rollups": _age_limits("ROLLUPS", 300.0, 1800.0),
+    "mqtt": _age_limits("MQTT", 1800.0, 10800.0),
+}
+# prometheus_client's multiprocess mode: every web server process writes its
+# request metrics to files here, and /metrics adds them up. The client reads
+# the variable from the environment, so it is set there too. Empty the
+# directory before the web server starts (see docs/monitoring.md).
+PROMETHEUS_MULTIPROC_DIR = env_path("PROMETHEUS_MULTIPROC_DIR", VAR_DIR / "prometheus")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# text: one plain line per record; json: one JSON object per line.
+KOTACERDAS_LOG_FORMAT = env_str("KOTACERDAS_LOG_FORMAT", "text").lower()
+if KOTACERDAS_LOG_FORMAT not in {"text", "json"}:
+    raise SettingError(
+        f"KOTACERDAS_LOG_FORMAT={KOTACERDAS_LOG_FORMAT!r} is invalid; use text or json."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -317,8 +376,16 @@ LOGGING = {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(process)d %(name)s %(message)s"
         },
+        "json": {"()": "kotacerdas.ops.logging_json.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "kotacerdas.ops.logging_json.RequestIdFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if KOTACERDAS_LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # axes logs usernames and client addresses at INFO; keep only its warnings.
@@ -326,3 +393,11 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+if KOTACERDAS_LOG_FORMAT == "json":
+    # gunicorn gives its loggers their own text handlers; in the web server's
+    # worker processes these lines then go through the JSON handler instead.
+    for _gunicorn_logger in ("gunicorn.error", "gunicorn.access"):
+        LOGGING["loggers"][_gunicorn_logger] = {  # type: ignore[index]
+            "handlers": ["console"],
+            "propagate": False,
+        }

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from django.db import close_old_connections
 
+from kotacerdas.ops.heartbeat import WORKER, ProcessHeartbeat
+
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 60.0
@@ -46,6 +48,7 @@ class Worker:
     def __init__(self, jobs: list[Job]) -> None:
         self.jobs = jobs
         self.stopping = threading.Event()
+        self.heartbeat = ProcessHeartbeat(WORKER)
 
     def stop(self, signum: int = 0, frame: object = None) -> None:
         logger.info("worker stopping on signal %s", signum)
@@ -61,10 +64,12 @@ class Worker:
             if now < job.next_run or self.stopping.is_set():
                 continue
             close_old_connections()
+            started = time.monotonic()
             try:
                 job.run()
             except Exception:
                 job.failures += 1
+                self.heartbeat.record_job(job, time.monotonic() - started, failed=True)
                 delay_s = min(job.interval_s * 2**job.failures, MAX_BACKOFF_S)
                 job.next_run = time.monotonic() + delay_s
                 logger.exception(
@@ -81,7 +86,9 @@ class Worker:
                     job.failures,
                 )
             job.failures = 0
+            self.heartbeat.record_job(job, time.monotonic() - started, failed=False)
             job.next_run = time.monotonic() + job.interval_s
+        self.heartbeat.beat()
 
     def run_forever(self) -> None:
         logger.info(

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from paho.mqtt.enums import CallbackAPIVersion
 
+from kotacerdas.ops.heartbeat import SENSOR_INTAKE, HeartbeatThread, ProcessHeartbeat
 from kotacerdas.waste import sensors
 
 logger = logging.getLogger(__name__)
@@ -179,6 +180,8 @@ class SensorIntake:
         self.prefix = prefix.rstrip("/")
         self.client_id = client_id or intake_client_id(self.prefix)
         self.outcomes: Counter[str] = Counter()
+        self.heartbeat = ProcessHeartbeat(SENSOR_INTAKE)
+        self.heartbeat_thread = HeartbeatThread(self.heartbeat)
         self.subscribed = threading.Event()
         self.client = new_client(broker, self.client_id, clean_session=False)
         self.client.on_connect = self._on_connect
@@ -199,10 +202,12 @@ class SensorIntake:
         )
         self.client.connect_async(self.broker.host, self.broker.port, KEEPALIVE_S)
         self.client.loop_start()
+        self.heartbeat_thread.start()
 
     def stop(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        self.heartbeat_thread.stop()
         logger.info(
             "sensor intake %s stopped: %s",
             self.client_id,
@@ -286,6 +291,7 @@ class SensorIntake:
             # The message is lost: paho has already acknowledged it. The next
             # reading of the sensor replaces it.
             self.outcomes["failed"] += 1
+            self.heartbeat.record_message("failed")
             logger.exception(
                 "sensor intake %s could not store a message of topic %s",
                 self.client_id,
@@ -294,6 +300,7 @@ class SensorIntake:
             close_old_connections()
             return
         self.outcomes[result.outcome] += 1
+        self.heartbeat.record_message(result.outcome)
 
 
 # ------------------------------------------------------- processes of the city
