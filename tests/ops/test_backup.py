@@ -456,7 +456,7 @@ def test_different_key_needs_replace_option(
     assert kept[0].read_bytes() == b"another node key\n"
 
 
-def test_media_files_are_backed_up(
+def test_copied_backup_restores_media(
     small_city, passphrase, tmp_path, target_url, settings
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -465,10 +465,14 @@ def test_media_files_are_backed_up(
     photo.write_bytes(b"\xff\xd8 not really a jpeg")
     backup_dir = tmp_path / "backup"
     run_backup(backup_dir)
+    copy = tmp_path / "offsite" / "backup"
+    shutil.copytree(backup_dir, copy)
     settings.MEDIA_ROOT = tmp_path / "restored-media"
 
-    run_restore(backup_dir, "--database-url", target_url)
+    output = run_restore(copy, "--database-url", target_url)
 
+    assert "ledger valid" in output
+    assert "Media: 1 files copied." in output
     restored = tmp_path / "restored-media" / "pickups" / "2026" / "photo.jpg"
     assert restored.read_bytes() == photo.read_bytes()
     assert read_manifest(backup_dir)["media_files"] == 1
@@ -488,12 +492,15 @@ def test_backup_left_nothing_after_failure(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_copied_backup_still_restores(small_city, passphrase, tmp_path, target_url):
+def test_city_without_blocks_restores(city, passphrase, tmp_path, target_url):
     backup_dir = tmp_path / "backup"
-    run_backup(backup_dir)
-    copy = tmp_path / "offsite" / "backup"
-    shutil.copytree(backup_dir, copy)
 
-    output = run_restore(copy, "--database-url", target_url)
+    backup_output = run_backup(backup_dir)
+    restore_output = run_restore(backup_dir, "--database-url", target_url)
 
-    assert "ledger valid" in output
+    assert "Journal not exported: no block has been sealed yet." in backup_output
+    manifest = read_manifest(backup_dir)
+    assert manifest["ledger_export"] is None
+    assert manifest["journal"]["latest_block"] is None
+    assert not (backup_dir / "ledger").exists()
+    assert "ledger valid" in restore_output

@@ -89,7 +89,7 @@ def test_retired_keys_follow_their_key(settings, tmp_path):
     point_keys_at(settings, new, new / "etc" / "node.pem")
 
     actions = backup_keys.plan_key_restore(keys, replace=False)
-    backup_keys.apply_key_restore(actions, keys)
+    backup_keys.apply_key_restore(actions)
 
     assert set(keys) == {
         "node-signing-key",
@@ -123,3 +123,46 @@ def test_key_name_outside_keys_dir_is_rejected(settings, tmp_path):
         backup_keys.plan_key_restore({"keys-dir/../escape": b"x"}, replace=False)
 
     assert "invalid key name" in str(raised.value)
+
+
+def test_empty_setting_file_receives_key(settings, tmp_path, monkeypatch):
+    point_keys_at(settings, tmp_path, tmp_path / "keys" / "node-ed25519.pem")
+    secret_file = tmp_path / "secrets" / "pii-key"
+    secret_file.parent.mkdir()
+    secret_file.touch(mode=0o640)
+    monkeypatch.setenv("KOTACERDAS_PII_KEY_FILE", str(secret_file))
+    key = bytes(range(32))
+
+    actions = backup_keys.plan_key_restore({"personal-data-key": key}, replace=False)
+    backup_keys.apply_key_restore(actions)
+
+    assert secret_file.read_text() == base64.b64encode(key).decode() + "\n"
+    assert secret_file.stat().st_mode & 0o777 == 0o640
+    assert not (tmp_path / "keys" / "personal-data-key").exists()
+
+
+def test_binary_salt_cannot_become_setting(settings, tmp_path, monkeypatch):
+    point_keys_at(settings, tmp_path, tmp_path / "keys" / "node-ed25519.pem")
+    secret_file = tmp_path / "salt"
+    secret_file.touch()
+    monkeypatch.setenv("KOTACERDAS_PERSONAL_DATA_SALT_FILE", str(secret_file))
+
+    with pytest.raises(backup_keys.BackupKeyError) as raised:
+        backup_keys.plan_key_restore({"personal-data-salt": b"\xff\xfe"}, replace=False)
+
+    assert "unset KOTACERDAS_PERSONAL_DATA_SALT_FILE" in str(raised.value)
+    assert secret_file.read_bytes() == b""
+
+
+def test_machine_django_secret_key_stays(settings, tmp_path):
+    point_keys_at(settings, tmp_path, tmp_path / "keys" / "node-ed25519.pem")
+    local = tmp_path / "keys" / "django-secret-key"
+    local.parent.mkdir()
+    local.write_text("created by this machine's settings")
+    keys = {"keys-dir/django-secret-key": b"the city's old secret key"}
+
+    actions = backup_keys.plan_key_restore(keys, replace=False)
+    backup_keys.apply_key_restore(actions)
+
+    assert [action.action for action in actions] == ["keep"]
+    assert local.read_text() == "created by this machine's settings"

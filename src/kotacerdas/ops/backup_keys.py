@@ -7,19 +7,20 @@ each key's bytes and the digest of the backup's file list (see
 backup_manifest.files_digest).
 
 Keys are the node's signing key, the plate key, the personal-data key and salt,
-the chain operator key, the node and plate keys retired by a rotation, and every
-other file in the keys directory (such as the Django secret key). A key set through an environment
+and the chain operator key. The node and plate keys retired by a rotation and
+every other file in the keys directory (such as the Django secret key) go too. A key set through an environment
 variable is backed up as the bytes the platform uses. No function here logs or
 prints a key or the passphrase.
 """
 
 import base64
+import dataclasses
 import json
 import logging
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -53,17 +54,30 @@ class BackupKeyError(Exception):
 
 @dataclass(frozen=True)
 class KeySource:
-    """The location of one key: a file, unless its setting is configured."""
+    """The location of one key: a file, unless its setting is configured.
+
+    A setting contains text, and `decode_setting` and `encode_setting` convert
+    between that text and the key bytes the platform uses.
+    """
 
     name: str
     path: Path
     setting: str = ""
     required: bool = False
+    # Keep this machine's copy when it differs from the backup's, instead of
+    # asking for --replace-keys.
+    keep_existing: bool = False
     decode_setting: Callable[[str], bytes] = str.encode
+    encode_setting: Callable[[bytes], str] = bytes.decode
 
     def configured_value(self) -> bytes | None:
         value = getattr(settings, self.setting, "") if self.setting else ""
         return self.decode_setting(str(value)) if value else None
+
+    def setting_file(self) -> Path | None:
+        """Return the file named by the setting's _FILE variable, if one is set."""
+        name = os.environ.get(f"{self.setting}_FILE", "") if self.setting else ""
+        return Path(name) if name else None
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,8 @@ class KeyAction:
     name: str
     path: Path
     action: str
+    # The file content to write: the key, or its setting text for a _FILE.
+    content: bytes = field(default=b"", repr=False)
 
 
 def _decode_base64(value: str) -> bytes:
@@ -80,6 +96,10 @@ def _decode_base64(value: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except ValueError:
         raise BackupKeyError("KOTACERDAS_PII_KEY is not valid base64") from None
+
+
+def _encode_base64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
 
 
 def key_sources() -> list[KeySource]:
@@ -95,6 +115,7 @@ def key_sources() -> list[KeySource]:
             keys_dir / "personal-data-key",
             "KOTACERDAS_PII_KEY",
             decode_setting=_decode_base64,
+            encode_setting=_encode_base64,
         ),
         KeySource(
             "personal-data-salt",
@@ -102,6 +123,11 @@ def key_sources() -> list[KeySource]:
             "KOTACERDAS_PERSONAL_DATA_SALT",
         ),
         KeySource("chain-operator-key", Path(settings.KOTACERDAS_CHAIN_KEY_FILE)),
+        # The settings create this key on a new machine before restore runs.
+        # Another one only signs users out, so the machine's copy stays.
+        KeySource(
+            "django-secret-key", keys_dir / "django-secret-key", keep_existing=True
+        ),
     ]
     # Key rotation copies a replaced node or plate key to
     # retired/<key file stem>-<key id><suffix> beside the key file, which may
@@ -252,35 +278,71 @@ def _source_for(name: str, sources: dict[str, KeySource]) -> KeySource:
     if ".." in parts or "" in parts:
         raise BackupKeyError(f"the keys file contains an invalid key name {name!r}")
     if parts[0] == "keys-dir" and len(parts) > 1:
-        return KeySource(name, Path(settings.KEYS_DIR).joinpath(*parts[1:]))
+        path = Path(settings.KEYS_DIR).joinpath(*parts[1:])
+        # A file that a named key uses here keeps that key's rules.
+        for source in sources.values():
+            if source.path == path:
+                return dataclasses.replace(source, name=name)
+        return KeySource(name, path)
     owner = sources.get(parts[0])
     if owner is not None and len(parts) == 3 and parts[1] == RETIRED_DIR:
         return KeySource(name, owner.path.parent / RETIRED_DIR / parts[2])
     raise BackupKeyError(f"the keys file contains an unknown key {name!r}")
 
 
+def _file_action(
+    source: KeySource, path: Path, content: bytes, replace: bool
+) -> KeyAction | str:
+    if not path.exists() or path.stat().st_size == 0:
+        return KeyAction(source.name, path, "write", content)
+    if path.read_bytes() == content:
+        return KeyAction(source.name, path, "keep")
+    if source.keep_existing:
+        logger.info("kept this machine's %s at %s", source.name, path)
+        return KeyAction(source.name, path, "keep")
+    if replace:
+        return KeyAction(source.name, path, "replace", content)
+    return (
+        f"{path} contains another {source.name} than the backup; run restore "
+        "with --replace-keys to replace it (the old file is kept beside it)"
+    )
+
+
+def _setting_text(source: KeySource, value: bytes) -> bytes | str:
+    """Return the key as the text its _FILE holds, or why it cannot be written."""
+    try:
+        return (source.encode_setting(value) + "\n").encode()
+    except UnicodeDecodeError:
+        return (
+            f"the backup's {source.name} is binary and cannot be written to "
+            f"{source.setting}_FILE; unset {source.setting}_FILE, so that "
+            f"restore writes it to {source.path}"
+        )
+
+
 def _action_for(source: KeySource, value: bytes, replace: bool) -> KeyAction | str:
-    """Return the action for one key, or the conflict that prevents it."""
+    """Return the action for one key, or the conflict that prevents it.
+
+    A key whose setting is configured must equal the backup's. A setting read
+    from an empty or missing _FILE counts as not configured, and restore writes
+    the key into that file, which is how a new production server gets it.
+    """
     configured = source.configured_value()
+    if configured == value:
+        return KeyAction(source.name, source.setting_file() or source.path, "keep")
+    setting_file = source.setting_file()
+    if setting_file is not None:
+        content = _setting_text(source, value)
+        if isinstance(content, str):
+            return content
+        return _file_action(source, setting_file, content, replace)
     if configured is not None:
-        if configured == value:
-            return KeyAction(source.name, source.path, "keep")
         return (
             f"{source.setting} on this machine is not the {source.name} of the "
             f"backup; unset it, so that restore writes the backup's key to "
             f"{source.path}, or set it to the value kept in your secret store"
         )
-    if not source.path.exists():
-        return KeyAction(source.name, source.path, "write")
-    if source.path.read_bytes() == value:
-        return KeyAction(source.name, source.path, "keep")
-    if replace:
-        return KeyAction(source.name, source.path, "replace")
-    return (
-        f"{source.path} contains another {source.name} than the backup; "
-        "run restore with --replace-keys to replace it (the old file is kept "
-        "beside it)"
-    )
+    return _file_action(source, source.path, value, replace)
 
 
 def plan_key_restore(keys: dict[str, bytes], replace: bool) -> list[KeyAction]:
@@ -303,6 +365,16 @@ def plan_key_restore(keys: dict[str, bytes], replace: bool) -> list[KeyAction]:
 
 
 def _write_private(path: Path, data: bytes) -> None:
+    """Write a key file readable by its owner only.
+
+    An existing empty file, such as a secret file prepared for the restore, is
+    written in place, so it keeps the owner and mode its administrator chose.
+    """
+    if path.exists():
+        with path.open("r+b") as file:
+            file.truncate()
+            file.write(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -311,7 +383,7 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def apply_key_restore(actions: list[KeyAction], keys: dict[str, bytes]) -> None:
+def apply_key_restore(actions: list[KeyAction]) -> None:
     """Write the planned keys. A replaced file is renamed beside the new one, not lost."""
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     for action in actions:
@@ -320,5 +392,5 @@ def apply_key_restore(actions: list[KeyAction], keys: dict[str, bytes]) -> None:
             action.path.rename(kept)
             logger.warning("moved the existing %s to %s", action.name, kept)
         if action.action in {"write", "replace"}:
-            _write_private(action.path, keys[action.name])
+            _write_private(action.path, action.content)
             logger.info("restored %s to %s", action.name, action.path)

@@ -9,8 +9,8 @@ and `kotacerdas ledger verify` runs on the restored database in a separate
 process, with the restored keys.
 
 A backup restores into a database of its own vendor only. Restoring a SQLite
-backup into PostgreSQL is not supported; a city moving to PostgreSQL starts a
-new database and loads its data with Django's dumpdata and loaddata.
+backup into PostgreSQL is not supported, because moving a city from SQLite to
+PostgreSQL is a data migration of its own.
 """
 
 import json
@@ -278,7 +278,7 @@ def restore_backup(
     logger.info("restore of %s into %s started", backup.directory, database.label())
     restore_database(database, backup.directory / manifest["database"]["file"])
     output(f"Database restored into the {database.label()}.")
-    backup_keys.apply_key_restore(actions, backup.keys)
+    backup_keys.apply_key_restore(actions)
     written = sum(action.action != "keep" for action in actions)
     output(f"Keys: {written} written, {len(actions) - written} already in place.")
     for source, target in media:
