@@ -118,7 +118,7 @@
     }
     Chart.defaults.color = cssColor("--muted", "#5b6875");
     if (document.body.classList.contains("wall")) {
-      Chart.defaults.font.size = 18;
+      Chart.defaults.font.size = 16;
     }
     root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       if (Chart.getChart(canvas)) {
