@@ -15,14 +15,12 @@ the same figures.
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from kotacerdas.city.models import Area
-from kotacerdas.command import projector
+from kotacerdas.command import display, projector
 from kotacerdas.command.figures import (
     FIGURES_BY_KEY,
     Period,
@@ -31,7 +29,6 @@ from kotacerdas.command.figures import (
     by_key,
 )
 from kotacerdas.journal.models import Block, Entry
-from kotacerdas.wallet.display import rupiah
 from kotacerdas.waste.models import SortingGroup
 
 # Reads of the rollups are repeated when the worker folded entries meanwhile,
@@ -341,22 +338,8 @@ def _kelurahan(t: Tallies, p: Period) -> tuple[KelurahanLine, ...]:
 
 
 def value_text(unit: str, value: int | None) -> str:
-    """Format a figure in the reader's format: 1.234, Rp7.500, 12,5 kg, 87,5 %."""
-    if value is None:
-        return "-"
-    if unit == "rupiah":
-        return rupiah(value)
-    if unit == "grams":
-        return _("%(amount)s kg") % {"amount": decimal_text(Decimal(value) / 1000, 1)}
-    if unit == "percent":
-        return _("%(amount)s %%") % {"amount": decimal_text(Decimal(value) / 10, 1)}
-    return number_format(value, force_grouping=True)
-
-
-def decimal_text(value: Decimal, places: int) -> str:
-    # Rounded half up first: number_format cuts digits off without rounding.
-    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return number_format(rounded, places, force_grouping=True)
+    """Format a figure as the dashboard does: 1.234, Rp7.500, 12,5 kg, 87,5 %."""
+    return display.figure_value(unit, value)
 
 
 def _by_name(line: KelurahanLine) -> tuple[str, str]:

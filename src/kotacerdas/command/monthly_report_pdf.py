@@ -16,11 +16,11 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from kotacerdas.city.models import City
+from kotacerdas.command.display import decimal as decimal_text
 from kotacerdas.command.monthly_report import (
     KelurahanLine,
     Line,
     MonthlyReport,
-    decimal_text,
     value_text,
 )
 
