@@ -56,6 +56,7 @@ def map_context() -> dict[str, Any]:
             "zoom": city.default_zoom if city else "",
             "tile_url": settings.KOTACERDAS_MAP_TILE_URL,
             "tile_attribution": settings.KOTACERDAS_MAP_TILE_ATTRIBUTION,
+            "time_zone": settings.TIME_ZONE,
         }
     }
 

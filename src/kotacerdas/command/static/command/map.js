@@ -26,22 +26,30 @@
 
   /* ---------------------------------------------------------------- text */
 
-  function formatters(lang) {
+  // The same formats as the dashboard (command/display.py): "Rp1.234.567",
+  // "53,9 %", kilograms below one tonne and tonnes from there, and times in
+  // the city's time zone whatever the viewer's machine is set to.
+  function formatters(lang, timeZone) {
     var whole = new Intl.NumberFormat(lang, { maximumFractionDigits: 0 });
     var tenth = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+    var hundredth = new Intl.NumberFormat(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    var zone = timeZone || undefined;
     return {
       value: function (value, unit, noData) {
         if (value === null || value === undefined) return noData;
-        if (unit === "percent") return tenth.format(value / 10) + "%";
-        if (unit === "rupiah") return "Rp " + whole.format(value);
-        if (unit === "grams") return whole.format(value / 1000) + " kg";
+        if (unit === "percent") return tenth.format(value / 10) + " %";
+        if (unit === "rupiah") return "Rp" + whole.format(value);
+        if (unit === "grams") {
+          if (Math.abs(value) >= 1000000) return hundredth.format(value / 1000000) + " t";
+          return tenth.format(value / 1000) + " kg";
+        }
         return whole.format(value);
       },
       time: function (iso) {
-        return iso ? new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" }) : "";
+        return iso ? new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", timeZone: zone }) : "";
       },
       dateTime: function (iso) {
-        return iso ? new Date(iso).toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" }) : "";
+        return iso ? new Date(iso).toLocaleString(lang, { dateStyle: "medium", timeStyle: "short", timeZone: zone }) : "";
       },
     };
   }
@@ -127,7 +135,7 @@
     this.element = element;
     this.labels = element.dataset;
     this.lang = document.documentElement.lang || "id";
-    this.format = formatters(this.lang);
+    this.format = formatters(this.lang, element.dataset.timeZone);
     this.wall = element.dataset.wall === "1";
     this.panel = element.parentElement;
     this.note = this.panel.querySelector("[data-map-note]");
