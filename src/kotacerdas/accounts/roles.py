@@ -85,6 +85,7 @@ ROLES: tuple[Role, ...] = (
             "accounts.view_apitoken",
             "auth.view_group",
             "command.view_dashboard",
+            "ops.view_monitoring",
         ),
         (
             _("Manage users and their roles"),

@@ -100,6 +100,11 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
 
     def start(self, options: dict[str, Any]) -> dict[str, subprocess.Popen[bytes]]:
+        from kotacerdas.ops.metrics import clear_request_metrics
+
+        # The request metrics of earlier runs' web processes would add up
+        # forever in /metrics; the new processes start from zero.
+        clear_request_metrics()
         web = [
             sys.executable,
             "-m",
