@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import Count
 
 from kotacerdas.journal import services, witnessing
-from kotacerdas.journal.keys import node_verifier_key
+from kotacerdas.journal.keys import latest_log_key, node_key_history
 from kotacerdas.journal.models import Anchor, Block, ChainDeployment, Entry, Witness
 from kotacerdas.verify.bundle import BUNDLE_FORMAT, KEYS_FORMAT
 from kotacerdas.verify.payload import (
@@ -126,15 +126,26 @@ def decode_qr_payload(text: str) -> dict[str, Any]:
 
 
 def published_keys() -> dict[str, Any]:
-    """Return the keys a verifier needs: the log key, the active witnesses, the quorum."""
+    """Return the keys a verifier needs: the log keys, the active witnesses, the quorum.
+
+    `log` is the key of the latest checkpoint, which verifiers that predate
+    key rotation read. `log_keys` is the whole history with the tree sizes
+    each key signs, including a newly installed key that has signed nothing
+    yet. A witness's `retired_keys` are its replaced keys with the largest
+    tree size each co-signed.
+    """
     deployment = ChainDeployment.objects.order_by("-deployed_at").first()
+    history = node_key_history()
     return {
         "format": KEYS_FORMAT,
         "origin": settings.KOTACERDAS_LEDGER_ORIGIN,
-        "log": node_verifier_key(),
+        "log": latest_log_key(history).vkey,
+        "log_keys": [key.to_json() for key in history.keys],
         "witnesses": [
-            {"name": witness.name, "vkey": witness.vkey}
-            for witness in Witness.objects.filter(active=True).order_by("name")
+            witness_keys(witness)
+            for witness in Witness.objects.filter(active=True)
+            .order_by("name")
+            .prefetch_related("retired_keys")
         ],
         "quorum": witnessing.quorum(),
         "chain": (
@@ -143,6 +154,18 @@ def published_keys() -> dict[str, Any]:
             else None
         ),
     }
+
+
+def witness_keys(witness: Witness) -> dict[str, Any]:
+    """Return one witness as an item of the keys file's `witnesses`."""
+    item: dict[str, Any] = {"name": witness.name, "vkey": witness.vkey}
+    retired = [
+        {"vkey": key.vkey, "last_size": key.last_size}
+        for key in witness.retired_keys.all()
+    ]
+    if retired:
+        item["retired_keys"] = retired
+    return item
 
 
 def entry_qr_payload(seq: int) -> str | None:

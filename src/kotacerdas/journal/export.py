@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from kotacerdas.journal import bundles
 from kotacerdas.journal.cli_extensions import CheckReport
+from kotacerdas.journal.keys import SigningKeyError
 from kotacerdas.journal.models import Anchor, Block, Cosignature, Entry
 from kotacerdas.verify.export import (
     CHECKPOINTS_DIR,
@@ -77,12 +78,36 @@ def add_parsers(verbs: "_SubParsersAction[Any]") -> None:
         default=CHUNK_ENTRIES,
         help=f"entries per entries/*.jsonl file (default {CHUNK_ENTRIES})",
     )
-    verbs.add_parser("keys", help="print the published keys as JSON")
+    keys = verbs.add_parser(
+        "keys",
+        help="print the published keys as JSON, or rotate or list the node keys",
+    )
+    actions = keys.add_subparsers(dest="keys_action")
+    rotate = actions.add_parser(
+        "rotate", help="create a new node signing key; the next block uses it"
+    )
+    rotate.add_argument(
+        "--no-seal",
+        action="store_true",
+        help="do not seal waiting entries right away; the worker seals them",
+    )
+    rotate.add_argument(
+        "--lost-key",
+        default="",
+        metavar="VKEY",
+        help=(
+            "the published verifier key whose private key is lost; the key file's "
+            "key (created if missing) replaces it instead of a new one"
+        ),
+    )
+    actions.add_parser(
+        "history", help="list the node keys and the blocks each one signed"
+    )
 
 
 def handle(verb: str, options: dict[str, Any], stdout: TextIO) -> bool:
     if verb == "keys":
-        stdout.write(json.dumps(bundles.published_keys(), indent=2) + "\n")
+        handle_keys(options, stdout)
         return True
     if verb == "export":
         if options["chunk"] < 1:
@@ -94,6 +119,25 @@ def handle(verb: str, options: dict[str, Any], stdout: TextIO) -> bool:
         )
         return True
     return False
+
+
+def handle_keys(options: dict[str, Any], stdout: TextIO) -> None:
+    from kotacerdas.ops import keyring
+
+    action = options.get("keys_action")
+    if action is None:
+        stdout.write(json.dumps(bundles.published_keys(), indent=2) + "\n")
+        return
+    try:
+        if action == "history":
+            stdout.write("".join(f"{line}\n" for line in keyring.describe_history()))
+            return
+        rotation = keyring.rotate_node_key(
+            seal=not options["no_seal"], lost_vkey=options["lost_key"]
+        )
+    except (keyring.RotationError, SigningKeyError) as error:
+        raise CommandError(str(error)) from error
+    stdout.write("".join(f"{line}\n" for line in keyring.rotation_report(rotation)))
 
 
 def extra_checks() -> list[CheckReport]:

@@ -194,6 +194,75 @@ class Cosignature(models.Model):
         return f"cosignature by {self.witness_id} on block {self.block_id}"
 
 
+class NodeKey(models.Model):
+    """One Ed25519 key the node signs checkpoints with, in rotation order.
+
+    Rows exist once the key was first rotated; before that, the key file is
+    the only key. A key signs the blocks from `first_height` up to the block
+    before the next key's first block. Until its first block is sealed the key
+    is pending: `first_height` and `first_size` are null, and its first block
+    is searched among the blocks after `after_height`, the latest block when
+    the key was installed. Private keys stay in files; this table holds only
+    public verifier keys.
+    """
+
+    vkey = models.CharField(_("verifier key"), max_length=400, unique=True)
+    installed_at = models.DateTimeField(_("installed at"))
+    after_height = models.BigIntegerField(
+        _("latest block when installed"), null=True, blank=True
+    )
+    first_height = models.BigIntegerField(
+        _("first block signed"), null=True, blank=True, unique=True
+    )
+    first_size = models.BigIntegerField(
+        _("tree size of the first block signed"), null=True, blank=True, unique=True
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("node key")
+        verbose_name_plural = _("node keys")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_height__isnull=True, first_size__isnull=True)
+                | Q(first_height__gte=0, first_size__gt=0),
+                name="node_key_first_block_complete",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"node key {self.vkey.split('+')[1] if '+' in self.vkey else self.vkey}"
+
+
+class WitnessKey(models.Model):
+    """A witness's cosigner key that was replaced by a newer one.
+
+    Its cosignatures stay valid on checkpoints up to `last_size`, the largest
+    tree size the node stored a cosignature of with this key. The witness's
+    current key is `Witness.vkey`.
+    """
+
+    witness = models.ForeignKey(
+        Witness, on_delete=models.PROTECT, related_name="retired_keys"
+    )
+    vkey = models.CharField(_("verifier key"), max_length=400, unique=True)
+    last_size = models.BigIntegerField(_("last co-signed size with this key"))
+    retired_at = models.DateTimeField(_("retired at"))
+
+    class Meta:
+        ordering = ["witness_id", "retired_at"]
+        verbose_name = _("retired witness key")
+        verbose_name_plural = _("retired witness keys")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_size__gte=0), name="witness_key_last_size_gte_0"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"retired key of witness {self.witness_id}"
+
+
 class ChainDeployment(models.Model):
     """The anchor contract as deployed on one chain.
 

@@ -19,7 +19,8 @@ from django.db import connection, transaction
 from kotacerdas.journal import merkle
 from kotacerdas.journal.checks import ReplayChecker, build_checkers
 from kotacerdas.journal.models import Block, Entry, JournalHead, MerkleNode
-from kotacerdas.journal.notes import Checkpoint, NoteError, Verifier, verify_note
+from kotacerdas.journal.notes import Checkpoint, NoteError, Verifier
+from kotacerdas.verify.history import LogKeys
 
 Progress = Callable[[int, int], None]
 
@@ -46,21 +47,27 @@ class _State:
     blocks: Iterator[Block]
     next_block: Block | None
     checkers: list[ReplayChecker]
-    verifier: Verifier
+    keys: LogKeys
     result: VerifyResult
     sealed_size: int
 
 
 def verify_ledger(
-    verifier: Verifier,
+    keys: Verifier | LogKeys,
     from_block: int = 0,
     chunk_size: int = 20_000,
     progress: Progress | None = None,
 ) -> VerifyResult:
-    """Verify blocks from `from_block` on and every entry after the block before it."""
+    """Verify blocks from `from_block` on and every entry after the block before it.
+
+    `keys` is the node's key history (journal.keys.node_key_history), under
+    which each block must be signed by the key whose range covers its tree
+    size, or one verifier key for a ledger that was never rotated.
+    """
+    history = keys if isinstance(keys, LogKeys) else LogKeys.single(keys)
     result = VerifyResult()
     with _snapshot():
-        _verify(verifier, from_block, chunk_size, progress, result)
+        _verify(history, from_block, chunk_size, progress, result)
     return result
 
 
@@ -97,14 +104,14 @@ def _snapshot() -> Iterator[None]:
 
 
 def _verify(
-    verifier: Verifier,
+    keys: LogKeys,
     from_block: int,
     chunk_size: int,
     progress: Progress | None,
     result: VerifyResult,
 ) -> None:
     try:
-        state = _start(verifier, from_block, result)
+        state = _start(keys, from_block, result)
         total = Entry.objects.count()
         start = state.tree.size
         for low in range(start, max(total, start) + 1, chunk_size):
@@ -117,7 +124,7 @@ def _verify(
         result.problems.append(str(problem))
 
 
-def _start(verifier: Verifier, from_block: int, result: VerifyResult) -> _State:
+def _start(history: LogKeys, from_block: int, result: VerifyResult) -> _State:
     tree = merkle.CompactRange()
     prev_hash = bytes(32)
     if from_block > 0:
@@ -129,7 +136,7 @@ def _start(verifier: Verifier, from_block: int, result: VerifyResult) -> _State:
                 f"block {from_block}; the journal has {block_count} blocks, use "
                 f"--from-block {block_count} or lower"
             )
-        _check_block_note(before, verifier, bytes(before.prev_hash))
+        _check_block_note(before, history, bytes(before.prev_hash))
         keys = merkle.compact_range_keys(before.tree_size)
         stored = _stored_nodes(keys)
         if any(key not in stored for key in keys):
@@ -155,7 +162,7 @@ def _start(verifier: Verifier, from_block: int, result: VerifyResult) -> _State:
         blocks,
         next(blocks, None),
         checkers,
-        verifier,
+        history,
         result,
         sealed or 0,
     )
@@ -272,16 +279,17 @@ def _check_block(state: _State) -> None:
         raise Broken(
             f"block {block.height}: root hash differs from the tree of its {block.tree_size} entries"
         )
-    _check_block_note(block, state.verifier, state.prev_hash)
+    _check_block_note(block, state.keys, state.prev_hash)
     state.prev_hash = bytes(block.block_hash)
     state.result.blocks_checked += 1
     state.next_block = next(state.blocks, None)
 
 
-def _check_block_note(block: Block, verifier: Verifier, expected_prev: bytes) -> None:
+def _check_block_note(block: Block, keys: LogKeys, expected_prev: bytes) -> None:
     try:
-        text = verify_note(block.note, verifier)
+        text, signers = keys.signers(block.note)
         checkpoint = Checkpoint.parse(text)
+        keys.check_size(signers, checkpoint.tree_size)
     except NoteError as error:
         raise Broken(f"block {block.height}: {error}") from None
     if (checkpoint.tree_size, checkpoint.root_hash) != (

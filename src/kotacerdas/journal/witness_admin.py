@@ -8,12 +8,13 @@ from django.core.management.base import CommandError
 from kotacerdas.journal import witnessing
 from kotacerdas.journal.cli_extensions import CheckReport
 from kotacerdas.journal.models import Cosignature, Witness
-from kotacerdas.journal.notes import NoteError, verify_cosignature
+from kotacerdas.journal.notes import NoteError
 
 
 def add_parsers(verbs: "_SubParsersAction[Any]") -> None:
     witnesses = verbs.add_parser(
-        "witnesses", help="list, add or remove the witnesses this node pushes to"
+        "witnesses",
+        help="list, add, update or remove the witnesses this node pushes to",
     )
     actions = witnesses.add_subparsers(dest="witness_action", required=True)
     add = actions.add_parser("add", help="register a witness, or update its URL")
@@ -22,6 +23,15 @@ def add_parsers(verbs: "_SubParsersAction[Any]") -> None:
     add.add_argument("vkey", help="output of `kotacerdas witness vkey` on its host")
     add.add_argument(
         "--chain-address", default="", help="the witness's 0x address on the chain"
+    )
+    update = actions.add_parser(
+        "update", help="give a witness the new key its partner rotated to"
+    )
+    update.add_argument("name", help="the witness's name")
+    update.add_argument(
+        "--vkey",
+        required=True,
+        help="output of `kotacerdas witness rotate-key` or `witness vkey` on its host",
     )
     actions.add_parser("list", help="list the witnesses and their state")
     remove = actions.add_parser("remove", help="stop pushing to a witness")
@@ -43,6 +53,15 @@ def handle(verb: str, options: dict[str, Any], stdout: TextIO) -> bool:
         except witnessing.WitnessError as error:
             raise CommandError(str(error)) from error
         stdout.write(f"witness {witness.name} pushes to {witness.url}\n")
+    elif action == "update":
+        try:
+            retired = witnessing.replace_witness_key(options["name"], options["vkey"])
+        except witnessing.WitnessError as error:
+            raise CommandError(str(error)) from error
+        stdout.write(
+            f"witness {options['name']} now uses the new key; its old key's "
+            f"cosignatures stay valid up to tree size {retired.last_size}\n"
+        )
     elif action == "remove":
         if not witnessing.deactivate_witness(options["name"]):
             raise CommandError(
@@ -70,8 +89,10 @@ def write_list(stdout: TextIO) -> None:
 def extra_checks() -> list[CheckReport]:
     """Verify every stored cosignature against its witness's key and its block."""
     report = CheckReport("cosignatures")
-    cosignatures = Cosignature.objects.select_related("block", "witness").order_by(
-        "block__height", "witness__name"
+    cosignatures = (
+        Cosignature.objects.select_related("block", "witness")
+        .prefetch_related("witness__retired_keys")
+        .order_by("block__height", "witness__name")
     )
     for cosignature in cosignatures.iterator(chunk_size=1000):
         report.checked += 1
@@ -80,10 +101,7 @@ def extra_checks() -> list[CheckReport]:
             f"on block {cosignature.block.height}"
         )
         try:
-            verifier = witnessing.cosigner_verifier(cosignature.witness)
-            timestamp = verify_cosignature(
-                cosignature.block.note + cosignature.line, verifier
-            )
+            timestamp = witnessing.check_cosignature(cosignature)
         except NoteError as error:
             report.problems.append(f"{where} does not verify: {error}")
             continue

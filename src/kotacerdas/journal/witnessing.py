@@ -24,14 +24,16 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from kotacerdas.journal import services
-from kotacerdas.journal.models import Block, Cosignature, Witness
+from kotacerdas.journal.models import Block, Cosignature, Witness, WitnessKey
 from kotacerdas.journal.notes import (
     COSIGNATURE_TYPE,
     SIGNATURE_PREFIX,
     NoteError,
     Verifier,
+    split_note,
     verify_cosignature,
 )
+from kotacerdas.verify import history
 
 logger = logging.getLogger(__name__)
 
@@ -98,12 +100,15 @@ def add_witness(name: str, url: str, vkey: str, chain_address: str = "") -> Witn
         raise WitnessError(
             f"chain address {chain_address!r} is not 0x and 40 hex digits"
         )
+    if WitnessKey.objects.filter(vkey=vkey).exists():
+        raise WitnessError(f"the key {vkey!r} is a retired witness key")
     with transaction.atomic():
         witness = Witness.objects.select_for_update().filter(name=name).first()
         if witness is not None and witness.vkey != vkey:
             raise WitnessError(
-                f"witness {name!r} is registered with another key; "
-                "a new key is a new witness, so give it a new name"
+                f"witness {name!r} is registered with another key; if its partner "
+                f"rotated the key, run `kotacerdas ledger witnesses update {name} "
+                "--vkey NEW`"
             )
         try:
             witness, created = Witness.objects.update_or_create(
@@ -121,6 +126,104 @@ def add_witness(name: str, url: str, vkey: str, chain_address: str = "") -> Witn
             ) from None
     logger.info("%s witness %s at %s", "added" if created else "updated", name, url)
     return witness
+
+
+def replace_witness_key(name: str, vkey: str) -> WitnessKey:
+    """Give a witness the new key its partner rotated to, and retire the old one.
+
+    The old key's cosignatures stay valid on checkpoints up to the largest
+    tree size the node stored a cosignature of from this witness, because
+    every cosignature since the previous rotation was made with it. The
+    witness row is locked, so a push that verified a line with the old key
+    cannot store it afterwards (record_cosignature checks the key again).
+    Raises WitnessError for an invalid, reused or unchanged key.
+    """
+    try:
+        verifier = cosigner_verifier(Witness(vkey=vkey))
+    except NoteError as error:
+        raise WitnessError(
+            f"{error}; print it with `kotacerdas witness vkey`"
+        ) from None
+    if verifier.name != name:
+        raise WitnessError(
+            f"witness name {name!r} differs from its key's name {verifier.name!r}; "
+            "the key's name must stay the witness's name"
+        )
+    with transaction.atomic():
+        witness = Witness.objects.select_for_update().filter(name=name).first()
+        if witness is None:
+            raise WitnessError(
+                f"witness {name!r} not found; see `kotacerdas ledger witnesses list`"
+            )
+        if witness.vkey == vkey:
+            raise WitnessError(f"witness {name!r} already has this key")
+        if (
+            Witness.objects.filter(vkey=vkey).exists()
+            or WitnessKey.objects.filter(vkey=vkey).exists()
+        ):
+            raise WitnessError(
+                f"the key {vkey!r} is or was registered; a witness needs a new key"
+            )
+        retired = WitnessKey.objects.create(
+            witness=witness,
+            vkey=witness.vkey,
+            last_size=last_cosigned_size(witness),
+            retired_at=timezone.now(),
+        )
+        Witness.objects.filter(pk=witness.pk).update(
+            vkey=vkey, failures=0, next_attempt_at=None, last_error=""
+        )
+    logger.info(
+        "witness %s now uses key %s; key %s retired after size %s",
+        name,
+        verifier.key_id.hex(),
+        cosigner_verifier(Witness(vkey=retired.vkey)).key_id.hex(),
+        retired.last_size,
+    )
+    return retired
+
+
+def last_cosigned_size(witness: Witness) -> int:
+    """Return the largest tree size the node stored a cosignature of from `witness`."""
+    size = (
+        Cosignature.objects.filter(witness=witness)
+        .order_by("-block__tree_size")
+        .values_list("block__tree_size", flat=True)
+        .first()
+    )
+    return int(size or 0)
+
+
+def witness_keys(witness: Witness) -> list[history.WitnessKey]:
+    """Return the witness's current key and its retired keys with their last sizes."""
+    keys = [history.WitnessKey(witness.name, cosigner_verifier(witness))]
+    for retired in witness.retired_keys.all():
+        verifier = Verifier.parse(retired.vkey, key_type=COSIGNATURE_TYPE)
+        keys.append(history.WitnessKey(witness.name, verifier, retired.last_size))
+    return keys
+
+
+def check_cosignature(cosignature: Cosignature) -> int:
+    """Verify a stored cosignature under the witness key that made it; return its time.
+
+    The key is the one whose key id the line carries, the current key or a
+    retired one. A retired key counts only up to its last size. Raises
+    NoteError.
+    """
+    block, witness = cosignature.block, cosignature.witness
+    _, lines = split_note(block.note + cosignature.line)
+    key_ids = {signer_id for name, signer_id, _ in lines if name == witness.name}
+    for key in witness_keys(witness):
+        if key.verifier.key_id not in key_ids:
+            continue
+        timestamp = verify_cosignature(block.note + cosignature.line, key.verifier)
+        if not key.covers(block.tree_size):
+            raise NoteError(
+                f"it is made with key {key.verifier.key_id.hex()}, which was "
+                f"retired after the checkpoint of {key.last_size} entries"
+            )
+        return timestamp
+    raise NoteError(f"its key id is none of the keys of witness {witness.name!r}")
 
 
 def deactivate_witness(name: str) -> bool:
@@ -255,6 +358,12 @@ def record_cosignature(
 ) -> Cosignature:
     now = timezone.now()
     with transaction.atomic():
+        current = Witness.objects.select_for_update().get(pk=witness.pk)
+        if current.vkey != witness.vkey:
+            raise WitnessError(
+                f"witness {witness.name} got a new key while its cosignature of "
+                f"block {block.height} was checked; the next push uses the new key"
+            )
         cosignature, _created = Cosignature.objects.get_or_create(
             block=block,
             witness=witness,

@@ -169,7 +169,7 @@ def export_lines(report: ExportReport, keys: Keys, require_quorum: bool) -> list
         lines.append(
             f"{label}: block {report.latest_height}, the checkpoint of "
             f"{report.latest_size} entries, co-signed by {len(cosigners)} of "
-            f"{len(keys.witnesses)} witnesses (quorum {keys.quorum})"
+            f"{len(keys.witness_names)} witnesses (quorum {keys.quorum})"
             + (f": {', '.join(cosigners)}" if cosigners else "")
         )
     if report.anchors is not None:

@@ -15,14 +15,13 @@ from typing import Any
 
 from kotacerdas.journal import merkle
 from kotacerdas.journal.notes import (
-    COSIGNATURE_TYPE,
     Checkpoint,
     NoteError,
     Verifier,
     split_note,
     verify_cosignature,
-    verify_note,
 )
+from kotacerdas.verify.history import LogKeys, WitnessKey, parse_witness_keys
 
 BUNDLE_FORMAT = "kotacerdas-bundle/v1"
 KEYS_FORMAT = "kotacerdas-keys/v1"
@@ -37,20 +36,24 @@ class VerificationError(ValueError):
 
 
 @dataclass(frozen=True)
-class WitnessKey:
-    name: str
-    verifier: Verifier
-
-
-@dataclass(frozen=True)
 class Keys:
-    """The published keys: the log's signing key, the witnesses and the quorum."""
+    """The published keys: the log's signing keys, the witnesses and the quorum.
+
+    `log` is the key of the latest checkpoint and `log_keys` the whole key
+    history (just `log` when the keys file has no `log_keys`). `witnesses`
+    has one item per witness key, retired keys included.
+    """
 
     origin: str
     log: Verifier
     witnesses: list[WitnessKey]
     quorum: int
     chain: dict[str, Any] | None
+    log_keys: LogKeys
+
+    @property
+    def witness_names(self) -> list[str]:
+        return list(dict.fromkeys(witness.name for witness in self.witnesses))
 
 
 @dataclass
@@ -133,8 +136,7 @@ def parse_keys(keys: Any) -> Keys:
         origin = keys["origin"]
         log = Verifier.parse(keys["log"])
         witnesses = [
-            WitnessKey(item["name"], Verifier.parse(item["vkey"], COSIGNATURE_TYPE))
-            for item in keys["witnesses"]
+            key for item in keys["witnesses"] for key in parse_witness_keys(item)
         ]
         quorum = keys["quorum"]
     except (KeyError, TypeError) as error:
@@ -149,28 +151,50 @@ def parse_keys(keys: Any) -> Keys:
         raise VerificationError(
             "keys", f"the log key is named {log.name!r}, not the origin {origin!r}"
         )
+    try:
+        log_keys = (
+            LogKeys.from_json(origin, keys["log_keys"])
+            if "log_keys" in keys
+            else LogKeys.single(log)
+        )
+    except NoteError as error:
+        raise VerificationError("keys", f"the keys file is invalid: {error}") from None
+    if log.key_id not in [key.verifier.key_id for key in log_keys.keys]:
+        raise VerificationError("keys", "the log key is missing from log_keys")
     chain = keys.get("chain")
     return Keys(
-        origin, log, witnesses, quorum, chain if isinstance(chain, dict) else None
+        origin,
+        log,
+        witnesses,
+        quorum,
+        chain if isinstance(chain, dict) else None,
+        log_keys,
     )
 
 
 def check_signatures(note: str, keys: Keys) -> tuple[Checkpoint, list[str]]:
     """Check the log's signature and each known witness's cosignature on a note.
 
-    Return the parsed checkpoint and the names of the witnesses whose
-    cosignature verifies. A cosignature line that carries a known witness's
-    name and key id but does not verify is a forgery or damage, and raises.
-    Lines of unknown keys are ignored, as the signed-note format requires.
+    The log's signature must be by the key whose range in the key history
+    covers the checkpoint's tree size. Return the parsed checkpoint and the
+    names of the witnesses whose cosignature verifies. A cosignature line that
+    carries a known witness's name and key id but does not verify, or that a
+    retired witness key made on a checkpoint after its retirement, is a
+    forgery or damage, and raises. Lines of unknown keys are ignored, as the
+    signed-note format requires.
     """
     try:
-        text = verify_note(note, keys.log)
+        text, signers = keys.log_keys.signers(note)
     except NoteError as error:
         raise VerificationError("signature", f"checkpoint: {error}") from None
     try:
         checkpoint = Checkpoint.parse(text)
     except NoteError as error:
         raise VerificationError("checkpoint", f"checkpoint: {error}") from None
+    try:
+        keys.log_keys.check_size(signers, checkpoint.tree_size)
+    except NoteError as error:
+        raise VerificationError("signature", f"checkpoint: {error}") from None
     if checkpoint.origin != keys.origin:
         raise VerificationError(
             "origin",
@@ -178,7 +202,7 @@ def check_signatures(note: str, keys: Keys) -> tuple[Checkpoint, list[str]]:
         )
     _, signatures = split_note(note)
     present = {(name, signer_id) for name, signer_id, _ in signatures}
-    cosigners = []
+    cosigners: list[str] = []
     for witness in keys.witnesses:
         if (witness.verifier.name, witness.verifier.key_id) not in present:
             continue
@@ -186,7 +210,15 @@ def check_signatures(note: str, keys: Keys) -> tuple[Checkpoint, list[str]]:
             verify_cosignature(note, witness.verifier)
         except NoteError as error:
             raise VerificationError("cosignature", f"checkpoint: {error}") from None
-        cosigners.append(witness.name)
+        if not witness.covers(checkpoint.tree_size):
+            raise VerificationError(
+                "cosignature",
+                f"checkpoint: cosignature by {witness.name!r} is made with key "
+                f"{witness.verifier.key_id.hex()}, which was retired after the "
+                f"checkpoint of {witness.last_size} entries",
+            )
+        if witness.name not in cosigners:
+            cosigners.append(witness.name)
     return checkpoint, cosigners
 
 
@@ -277,7 +309,7 @@ def verify_bundle(bundle: Any, keys: Any) -> Result:
     try:
         parsed_keys = parse_keys(keys)
         result.quorum = parsed_keys.quorum
-        result.witnesses_known = len(parsed_keys.witnesses)
+        result.witnesses_known = len(parsed_keys.witness_names)
         _check(bundle, parsed_keys, result)
     except VerificationError as error:
         result.ok, result.code, result.reason = False, error.code, str(error)

@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--untrust", action="store_true", help="stop trusting this log instead"
     )
     add_verb("vkey", "print this witness's cosigner verifier key")
+    add_verb(
+        "rotate-key",
+        "replace this witness's key with a new one and print the new verifier key",
+    )
     run = add_verb("serve", "serve the witness's HTTP API until stopped")
     run.add_argument("--host", default="127.0.0.1", help="address to listen on")
     run.add_argument("--port", type=int, default=8701, help="TCP port to listen on")
@@ -69,8 +73,26 @@ def run(args: argparse.Namespace) -> str:
         return f"trusting log {store.trust(args.vkey)}"
     if args.verb == "vkey":
         return store.vkey()
+    if args.verb == "rotate-key":
+        return rotation_report(store)
     serve(Witness(store, args.prefix, attester(args)), args.host, args.port)
     return ""
+
+
+def rotation_report(store: WitnessStore) -> str:
+    old_vkey, new_vkey, retired = store.rotate_key()
+    name = store.name()
+    return "\n".join(
+        [
+            f"new witness key: {new_vkey}",
+            "send it to the city, which runs:",
+            f"  kotacerdas ledger witnesses update {name} --vkey '{new_vkey}'",
+            "until then the city cannot store this witness's cosignatures; the "
+            "cosignatures made with the old key stay valid",
+            f"the old key {old_vkey.split('+')[1]} is kept in {retired}; delete it "
+            "once the city has the new key",
+        ]
+    )
 
 
 def attester(args: argparse.Namespace) -> Callable[[bytes, int], object] | None:

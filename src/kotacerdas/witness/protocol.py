@@ -164,7 +164,7 @@ class Witness:
         self.store = store
         self.prefix = prefix.rstrip("/")
         self.name = store.name()
-        self.key = store.private_key()
+        store.private_key()  # Fail at start, not on the first request.
         # Runs after each cosignature on one background thread, in order, so a
         # slow chain never delays the response (see witness/attest.py).
         self.after_cosign = after_cosign
@@ -260,7 +260,10 @@ class Witness:
             return text_response(
                 422, f"consistency proof from {state.size} to {head.size} is invalid"
             )
-        line = cosign(request.text, self.name, self.key, int(time.time()))
+        # Read under the lock on every cosignature, so `rotate-key` takes
+        # effect without a restart.
+        key = self.store.private_key()
+        line = cosign(request.text, self.name, key, int(time.time()))
         new_state = LogState(head.size, head.root_hash, request.note, line)
         self.store.save_log_state(head.origin, new_state)
         logger.info(

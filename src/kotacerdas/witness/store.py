@@ -6,6 +6,7 @@ Layout of the directory:
 - `witness.json`: the witness name and the trusted logs, origin -> verifier key;
 - `state.json`: per origin, the latest checkpoint co-signed and its cosignature;
 - `evidence/`: one JSON file per rejected checkpoint that the log had signed;
+- `retired/`: the private keys that `rotate-key` replaced, named by key id;
 - `.lock`: taken with flock around every read-check-write of the state.
 
 Both JSON files are replaced atomically (temporary file, fsync, os.replace),
@@ -40,6 +41,7 @@ KEY_FILE = "witness-ed25519.pem"
 CONFIG_FILE = "witness.json"
 STATE_FILE = "state.json"
 EVIDENCE_DIR = "evidence"
+RETIRED_DIR = "retired"
 LOCK_FILE = ".lock"
 
 
@@ -89,6 +91,16 @@ def write_json_atomically(path: Path, value: Any) -> None:
         os.close(directory)
 
 
+def write_key(path: Path, key: Ed25519PrivateKey) -> None:
+    """Write a new private key file (PKCS#8 PEM, mode 0600), failing if it exists."""
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(pem)
+        file.flush()
+        os.fsync(file.fileno())
+
+
 def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -122,11 +134,7 @@ class WitnessStore:
         key_path = self.directory / KEY_FILE
         if key_path.exists():
             return False
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-        descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(pem)
+        write_key(key_path, Ed25519PrivateKey.generate())
         with self.locked():
             write_json_atomically(
                 self.directory / CONFIG_FILE, {"name": name, "logs": {}}
@@ -159,6 +167,37 @@ class WitnessStore:
         if not isinstance(key, Ed25519PrivateKey):
             raise WitnessSetupError(f"{path} is not an Ed25519 key")
         return key
+
+    def rotate_key(self) -> tuple[str, str, Path]:
+        """Replace the witness key with a new one; return the old and new vkeys.
+
+        The old private key is kept in `retired/`, named by its key id. The
+        new key takes its place in one rename under the directory lock, so a
+        request co-signs with the old key or the new one, never with none.
+        Returns (old vkey, new vkey, path of the retired key).
+        """
+        key_path = self.directory / KEY_FILE
+        with self.locked():
+            old_key = self.private_key()
+            old_vkey = cosigner_key(self.name(), old_key.public_key())
+            key_id = old_vkey.split("+")[1]
+            retired = self.directory / RETIRED_DIR / f"witness-ed25519-{key_id}.pem"
+            retired.parent.mkdir(exist_ok=True, mode=0o700)
+            if not retired.exists():
+                write_key(retired, old_key)
+            new_key = Ed25519PrivateKey.generate()
+            staged = self.directory / f".{KEY_FILE}.new"
+            staged.unlink(missing_ok=True)
+            write_key(staged, new_key)
+            os.replace(staged, key_path)
+            new_vkey = cosigner_key(self.name(), new_key.public_key())
+        logger.info(
+            "witness %s rotated its key from %s to %s",
+            self.name(),
+            key_id,
+            new_vkey.split("+")[1],
+        )
+        return old_vkey, new_vkey, retired
 
     def name(self) -> str:
         return str(read_json(self.directory / CONFIG_FILE)["name"])

@@ -11,12 +11,13 @@ from kotacerdas.journal import cli_extensions, services
 from kotacerdas.journal.keys import (
     SigningKeyError,
     create_signing_key,
-    node_verifier,
+    node_key_history,
     node_verifier_key,
 )
 from kotacerdas.journal.models import VerifyRun
 from kotacerdas.journal.notes import NoteError, Verifier
 from kotacerdas.journal.verify import verify_ledger
+from kotacerdas.verify.history import LogKeys
 
 
 class Command(BaseCommand):
@@ -36,7 +37,10 @@ class Command(BaseCommand):
         verify.add_argument(
             "--vkey",
             default="",
-            help="verifier key of the node (name+id+key); default: from the node's key file",
+            help=(
+                "verifier key of a node that never rotated its key (name+id+key); "
+                "default: the node's key history"
+            ),
         )
         verify.add_argument(
             "--no-record",
@@ -79,14 +83,14 @@ class Command(BaseCommand):
         ):
             raise CommandError(f"unknown ledger command {verb!r}")
 
-    def _verifier(self, vkey: str) -> Verifier:
+    def _keys(self, vkey: str) -> Verifier | LogKeys:
         try:
-            return Verifier.parse(vkey) if vkey else node_verifier()
+            return Verifier.parse(vkey) if vkey else node_key_history(record=True)
         except (NoteError, SigningKeyError) as error:
             raise CommandError(str(error)) from error
 
     def verify(self, options: dict[str, Any]) -> None:
-        verifier = self._verifier(options["vkey"])
+        keys = self._keys(options["vkey"])
         started = timezone.now()
         clock = time.monotonic()
         last_print = [clock]
@@ -96,7 +100,7 @@ class Command(BaseCommand):
                 last_print[0] = time.monotonic()
                 self.stderr.write(f"verified {done} of {total} entries")
 
-        result = verify_ledger(verifier, options["from_block"], progress=progress)
+        result = verify_ledger(keys, options["from_block"], progress=progress)
         reports = [
             report
             for module in cli_extensions.modules()

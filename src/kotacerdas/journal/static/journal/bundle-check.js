@@ -6,8 +6,10 @@
  * order, so both report the same first failure code:
  *   1. bundle format and origin, against the published keys;
  *   2. the log's Ed25519 signature on the checkpoint note (C2SP signed-note);
- *   3. the checkpoint body (origin, size, root, prev and time lines);
- *   4. each known witness's cosignature/v1 line (C2SP tlog-cosignature);
+ *   3. the checkpoint body (origin, size, root, prev and time lines), and
+ *      that the signing key's range in the key history covers its size;
+ *   4. each known witness's cosignature/v1 line (C2SP tlog-cosignature),
+ *      a retired witness key only up to its last size;
  *   5. the entry's index against its body's seq and the tree size;
  *   6. the RFC 9162 inclusion proof from the leaf to the checkpoint's root.
  * A failure is thrown as a KotaCerdasBundle.Failure whose `code` names the
@@ -253,15 +255,100 @@
     if (log.name !== keys.origin) {
       fail("keys");
     }
+    var logKeys = await parseLogKeys(keys, log);
     var witnesses = [];
+    var names = [];
     for (var i = 0; i < keys.witnesses.length; i++) {
       var item = keys.witnesses[i];
-      witnesses.push({
-        name: item.name,
-        verifier: await parseVerifierKey(String(item.vkey), COSIGNATURE_TYPE),
-      });
+      var entries = [{ vkey: item.vkey, last_size: null }].concat(
+        item.retired_keys === undefined || item.retired_keys === null ? [] : item.retired_keys
+      );
+      if (!Array.isArray(entries)) {
+        fail("keys");
+      }
+      for (var j = 0; j < entries.length; j++) {
+        var lastSize = entries[j] ? entries[j].last_size : undefined;
+        if (j > 0 && !isSize(lastSize)) {
+          fail("keys");
+        }
+        var verifier = await parseVerifierKey(String(entries[j].vkey), COSIGNATURE_TYPE);
+        if (verifier.name !== item.name) {
+          fail("keys");
+        }
+        witnesses.push({
+          name: item.name,
+          verifier: verifier,
+          lastSize: j > 0 ? BigInt(lastSize) : null,
+        });
+      }
+      if (names.indexOf(item.name) < 0) {
+        names.push(item.name);
+      }
     }
-    return { origin: keys.origin, log: log, witnesses: witnesses, quorum: keys.quorum };
+    return {
+      origin: keys.origin,
+      log: log,
+      logKeys: logKeys,
+      witnesses: witnesses,
+      witnessNames: names,
+      quorum: keys.quorum,
+    };
+  }
+
+  function isSize(value) {
+    return Number.isInteger(value) && value >= 0;
+  }
+
+  /*
+   * Parse the key history `log_keys` (each key with the tree sizes it signs),
+   * or make one key for every size from `log` when the keys have no history.
+   */
+  async function parseLogKeys(keys, log) {
+    if (keys.log_keys === undefined) {
+      return [{ verifier: log, first: 0n, last: null }];
+    }
+    if (!Array.isArray(keys.log_keys) || keys.log_keys.length === 0) {
+      fail("keys");
+    }
+    var history = [];
+    var previousLast = -1n;
+    var hasLog = false;
+    for (var i = 0; i < keys.log_keys.length; i++) {
+      var item = keys.log_keys[i];
+      if (!item || typeof item.vkey !== "string") {
+        fail("keys");
+      }
+      var first = item.first_size;
+      var last = item.last_size;
+      if ((first !== null && !isSize(first)) || (last !== null && !isSize(last))) {
+        fail("keys");
+      }
+      var verifier = await parseVerifierKey(item.vkey, ED25519_TYPE);
+      if (verifier.name !== keys.origin) {
+        fail("keys");
+      }
+      var key = {
+        verifier: verifier,
+        first: first === null ? null : BigInt(first),
+        last: last === null ? null : BigInt(last),
+      };
+      if (key.first !== null) {
+        if (key.first <= previousLast || (key.last !== null && key.last < key.first)) {
+          fail("keys");
+        }
+        previousLast = key.last === null ? 2n ** 63n : key.last;
+      }
+      hasLog = hasLog || equalBytes(verifier.keyId, log.keyId);
+      history.push(key);
+    }
+    if (!hasLog) {
+      fail("keys");
+    }
+    return history;
+  }
+
+  function covers(key, size) {
+    return key.first !== null && size >= key.first && (key.last === null || size <= key.last);
   }
 
   /* Split a note into its text (ending in a newline) and its signature lines. */
@@ -332,17 +419,32 @@
     return { origin: lines[0], size: BigInt(size), root: rootHash };
   }
 
-  /* Check the log's signature and every known witness's cosignature on the note. */
+  /*
+   * Check the log's signature and every known witness's cosignature on the
+   * note. The log key must be the one whose range in the history covers the
+   * checkpoint's size, so a checkpoint an old key signed after its rotation fails.
+   */
   async function checkSignatures(note, keys) {
     var split = splitNote(note);
-    var logSignature = findSignature(split.signatures, keys.log);
-    if (!logSignature) {
-      fail("signature");
+    var signers = [];
+    for (var k = 0; k < keys.logKeys.length; k++) {
+      var logKey = keys.logKeys[k];
+      var logSignature = findSignature(split.signatures, logKey.verifier);
+      if (!logSignature) {
+        continue;
+      }
+      if (!(await ed25519Verify(logKey.verifier.key, logSignature.value, utf8(split.text)))) {
+        fail("signature");
+      }
+      signers.push(logKey);
     }
-    if (!(await ed25519Verify(keys.log.key, logSignature.value, utf8(split.text)))) {
+    if (signers.length === 0) {
       fail("signature");
     }
     var checkpoint = parseCheckpoint(split.text);
+    if (!signers.some(function (signer) { return covers(signer, checkpoint.size); })) {
+      fail("signature");
+    }
     if (checkpoint.origin !== keys.origin) {
       fail("origin", { origin: keys.origin });
     }
@@ -363,7 +465,12 @@
       if (!(await ed25519Verify(witness.verifier.key, line.value.slice(8), message))) {
         fail("cosignature", { witness: witness.name });
       }
-      cosigners.push(witness.name);
+      if (witness.lastSize !== null && checkpoint.size > witness.lastSize) {
+        fail("cosignature", { witness: witness.name });
+      }
+      if (cosigners.indexOf(witness.name) < 0) {
+        cosigners.push(witness.name);
+      }
     }
     return { checkpoint: checkpoint, cosigners: cosigners };
   }
@@ -453,7 +560,7 @@
   /* Verify a parsed bundle against the published keys; resolve to a result object. */
   async function verifyBundle(bundle, rawKeys) {
     var keys = await parseKeys(rawKeys);
-    var result = { ok: false, quorum: keys.quorum, witnesses_known: keys.witnesses.length };
+    var result = { ok: false, quorum: keys.quorum, witnesses_known: keys.witnessNames.length };
     if (bundle.format !== BUNDLE_FORMAT) {
       fail("format");
     }
