@@ -9,15 +9,24 @@ key), covers `kotacerdas-plate/v1`, the key id and the plate code, so a phone
 holding the public keys can tell a genuine plate from a forged one with no
 network, and the server does the same. `k` names the key, so plates signed by
 an older key keep verifying after a new key is introduced.
+
+The key that signs new plates is the key file. `kotacerdas plates rotate-key`
+replaces it and adds the old public key to the keyring file beside it
+(`plate-ed25519.keys.json` next to `plate-ed25519.pem`), so its plates still
+scan as genuine. A key marked revoked there (compromised) no longer counts:
+its plates read as forged with the reason REVOKED_KEY, which the scan page
+shows as "re-print needed".
 """
 
 import base64
 import hashlib
+import json
 import logging
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography.exceptions import InvalidSignature
@@ -28,11 +37,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 
-from kotacerdas.journal.keys import create_signing_key, load_private_key
+from kotacerdas.journal.keys import KeyFile, create_signing_key
 from kotacerdas.registry.codes import InvalidCode, normalize_plate_code
 
 logger = logging.getLogger(__name__)
 DOMAIN = "kotacerdas-plate/v1"
+KEYRING_FORMAT = "kotacerdas-plate-keys/v1"
+# The ReadPlate reason of a plate signed by a revoked key.
+REVOKED_KEY = "revoked key"
+
+
+class PlateKeyError(RuntimeError):
+    """The plate key or its keyring file is unusable; the message names which."""
 
 
 def _b64url(data: bytes) -> str:
@@ -52,18 +68,110 @@ def signed_message(kid: str, code: str) -> bytes:
     return f"{DOMAIN}\n{kid}\n{code}\n".encode()
 
 
-@cache
+_plate_key_file = KeyFile(lambda: Path(settings.KOTACERDAS_PLATE_KEY_FILE))
+
+
 def plate_key() -> Ed25519PrivateKey:
+    """Return the key that signs new plates, created on first use."""
     path = Path(settings.KOTACERDAS_PLATE_KEY_FILE)
     if create_signing_key(path):
         logger.info("created plate signing key at %s", path)
-    return load_private_key(path)
+    return _plate_key_file()
+
+
+def keyring_path() -> Path:
+    """Return the keyring file beside the plate key file."""
+    return Path(settings.KOTACERDAS_PLATE_KEY_FILE).with_suffix(".keys.json")
+
+
+@dataclass(frozen=True)
+class RetiredPlateKey:
+    """An earlier plate key: its plates scan as genuine unless it is revoked."""
+
+    key_id: str
+    public_key: Ed25519PublicKey
+    retired_at: str
+    revoked_at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        raw = self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return {
+            "key_id": self.key_id,
+            "public_key": _b64url(raw),
+            "retired_at": self.retired_at,
+            "revoked_at": self.revoked_at,
+        }
+
+
+class _KeyringCache:
+    """The parsed keyring file, read again when the file is replaced."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stamp: tuple[object, ...] | None = None
+        self._keys: list[RetiredPlateKey] = []
+
+    def __call__(self) -> list[RetiredPlateKey]:
+        path = keyring_path()
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return []
+        stamp = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if stamp != self._stamp:
+                self._keys = parse_keyring(path.read_text("utf-8"), path)
+                self._stamp = stamp
+            return self._keys
+
+
+def parse_keyring(text: str, path: Path) -> list[RetiredPlateKey]:
+    """Parse the keyring file's JSON; raise PlateKeyError if it is invalid."""
+    try:
+        value = json.loads(text)
+        if value.get("format") != KEYRING_FORMAT:
+            raise ValueError(f"format is not {KEYRING_FORMAT}")
+        keys = []
+        for item in value["keys"]:
+            public = Ed25519PublicKey.from_public_bytes(_unb64url(item["public_key"]))
+            if key_id(public) != item["key_id"]:
+                raise ValueError(f"key id {item['key_id']} does not match its key")
+            keys.append(
+                RetiredPlateKey(
+                    item["key_id"], public, item["retired_at"], item["revoked_at"]
+                )
+            )
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise PlateKeyError(f"plate keyring {path} is invalid: {error}") from error
+    return keys
+
+
+retired_keys = _KeyringCache()
 
 
 def trusted_keys() -> dict[str, Ed25519PublicKey]:
-    """Return the public keys plates may be signed by, by key id."""
+    """Return the public keys plates may be signed by, by key id.
+
+    These are the key that signs new plates and every retired key that is not
+    revoked.
+    """
     public = plate_key().public_key()
-    return {key_id(public): public}
+    trusted = {
+        retired.key_id: retired.public_key
+        for retired in retired_keys()
+        if retired.revoked_at is None
+    }
+    trusted[key_id(public)] = public
+    return trusted
+
+
+def revoked_keys() -> dict[str, Ed25519PublicKey]:
+    """Return the revoked (compromised) plate keys by key id."""
+    return {
+        retired.key_id: retired.public_key
+        for retired in retired_keys()
+        if retired.revoked_at is not None
+    }
 
 
 def public_keys_json() -> dict[str, str]:
@@ -81,8 +189,14 @@ class PlateSignature:
 
 
 def sign_plate(code: str) -> PlateSignature:
+    """Sign a plate code; raise PlateKeyError if the key file contains a revoked key."""
     key = plate_key()
     kid = key_id(key.public_key())
+    if kid in revoked_keys():
+        raise PlateKeyError(
+            f"the plate key {kid} is revoked; run `kotacerdas plates rotate-key` "
+            "to sign new plates with a new key"
+        )
     return PlateSignature(kid, _b64url(key.sign(signed_message(kid, code))))
 
 
@@ -139,12 +253,19 @@ def read_plate_text(text: str) -> ReadPlate:
 
 def _check(code: str, kid: str, signature: str) -> tuple[Verdict, str, str]:
     key = trusted_keys().get(kid)
+    revoked = key is None and kid in revoked_keys()
+    if revoked:
+        key = revoked_keys()[kid]
     if key is None:
         return Verdict.FORGED, code, "unknown key"
     try:
         key.verify(_unb64url(signature), signed_message(kid, code))
     except (InvalidSignature, ValueError):
         return Verdict.FORGED, code, "bad signature"
+    if revoked:
+        # Anyone with the compromised key can make this signature, so the
+        # plate counts as forged until it is re-printed with a current key.
+        return Verdict.FORGED, code, REVOKED_KEY
     return Verdict.GENUINE, code, ""
 
 

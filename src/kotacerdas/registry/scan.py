@@ -32,6 +32,7 @@ from kotacerdas.qr_photo import PhotoInvalid
 from kotacerdas.registry import services
 from kotacerdas.registry.models import Building, Household, Member, Plate
 from kotacerdas.registry.plates import (
+    REVOKED_KEY,
     ReadPlate,
     Verdict,
     offline_check_data,
@@ -114,6 +115,8 @@ class Outcome(StrEnum):
     FOUND = "found"
     UNKNOWN = "unknown"
     REVOKED = "revoked"
+    # Signed by a plate key the city revoked: the plate must be re-printed.
+    REPRINT = "reprint"
     FORGED = "forged"
     MALFORMED = "malformed"
     NOT_YOURS = "not_yours"
@@ -130,6 +133,13 @@ class Lookup:
     def outcome(self) -> Outcome:
         if self.read.verdict == Verdict.MALFORMED:
             return Outcome.MALFORMED
+        if self.read.verdict == Verdict.FORGED and self.read.reason == REVOKED_KEY:
+            # A code that no plate has was never printed by the city.
+            if self.plate is None:
+                return Outcome.FORGED
+            if self.plate.status == Plate.Status.REVOKED:
+                return Outcome.REVOKED
+            return Outcome.REPRINT
         if self.read.verdict == Verdict.FORGED:
             return Outcome.FORGED
         if self.plate is None:
@@ -145,7 +155,10 @@ def look_up(text: str) -> Lookup:
         return Lookup(ReadPlate(Verdict.MALFORMED, None, "too long"), None)
     read = read_plate_text(text)
     plate = None
-    if read.code is not None and read.verdict != Verdict.FORGED:
+    signed_by_revoked_key = read.reason == REVOKED_KEY
+    if read.code is not None and (
+        read.verdict != Verdict.FORGED or signed_by_revoked_key
+    ):
         plate = (
             Plate.objects.filter(code=read.code)
             .select_related("building__kelurahan__city", "building__unit")
@@ -216,6 +229,12 @@ def revoked_message(plate: Plate) -> str:
     ) % {"date": revoked_on}
 
 
+def reprint_message() -> str:
+    return _(
+        "This plate was signed with a city key that has since been withdrawn, so its signature can no longer be trusted. The plate needs re-printing: ask the kelurahan office for a new plate."
+    )
+
+
 def unknown_message(code: str) -> str:
     return _(
         "No plate with the code %(code)s is registered. Check the code against the plate, or ask the kelurahan office."
@@ -239,8 +258,12 @@ def resolve(text: str, user: Any) -> ScanResult:
 
     result.plate = plate
     scope = scope_for(user, plate.building)
-    if result.outcome == Outcome.REVOKED:
-        result.message = revoked_message(plate)
+    if result.outcome in (Outcome.REVOKED, Outcome.REPRINT):
+        result.message = (
+            revoked_message(plate)
+            if result.outcome == Outcome.REVOKED
+            else reprint_message()
+        )
         if scope == Scope.HOUSEHOLDS:
             result.building_url = _building_url(plate.building)
         return result
@@ -479,7 +502,8 @@ def plate_landing(request: HttpRequest, code: str) -> HttpResponse:
         "code": lookup.read.code,
         "plate": lookup.plate,
         "kelurahan": lookup.plate.building.kelurahan
-        if lookup.plate and lookup.outcome in (Outcome.FOUND, Outcome.REVOKED)
+        if lookup.plate
+        and lookup.outcome in (Outcome.FOUND, Outcome.REVOKED, Outcome.REPRINT)
         else None,
         "login_url": reverse("accounts:login")
         + "?"
@@ -498,4 +522,6 @@ def _landing_message(lookup: Lookup) -> str:
         return unknown_message(lookup.read.code or "")
     if lookup.outcome == Outcome.REVOKED:
         return revoked_message(lookup.plate)
+    if lookup.outcome == Outcome.REPRINT:
+        return reprint_message()
     return _("Genuine plate, signed by the city.")
