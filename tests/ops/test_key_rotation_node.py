@@ -10,6 +10,7 @@ import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -23,7 +24,7 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from kotacerdas.journal import bundles, services
+from kotacerdas.journal import bundles, keys, services
 from kotacerdas.journal.keys import (
     SigningKeyError,
     create_signing_key,
@@ -87,18 +88,45 @@ def run_ledger(*args: str) -> str:
     return output.getvalue()
 
 
-def sign_with_stale_copy(settings, retired_file: Path, tmp_path: Path) -> Block:
-    """Seal one block as a process that still has the old key file would."""
+def use_stale_copy(settings, retired_file: Path, tmp_path: Path) -> Path:
+    """Point the node at a copy of the old key file, as a missed host would."""
     rotated = settings.KOTACERDAS_SIGNING_KEY_FILE
     stale = tmp_path / "stale" / "node-ed25519.pem"
     stale.parent.mkdir()
     shutil.copy(retired_file, stale)
     settings.KOTACERDAS_SIGNING_KEY_FILE = stale
+    return rotated
+
+
+def sign_with_stale_copy(settings, retired_file: Path, tmp_path: Path) -> Block:
+    """Seal one block as a process with the old key file and an older sealer would.
+
+    Today's sealer refuses a stale key file (see the test below), so this
+    seals past that check to show that verification catches the block too.
+    """
+    rotated = use_stale_copy(settings, retired_file, tmp_path)
     try:
         append(2)
-        return seal()
+        with patch.object(services, "sealing_key", keys.node_key):
+            return seal()
     finally:
         settings.KOTACERDAS_SIGNING_KEY_FILE = rotated
+
+
+def test_sealer_refuses_stale_key_file(key_file: Path, settings, tmp_path) -> None:
+    append(3)
+    seal()
+    rotation = keyring.rotate_node_key()
+    append(2)
+    seal()
+    rotated = use_stale_copy(settings, rotation.retired_file, tmp_path)
+    try:
+        append(2)
+        with pytest.raises(keys.SigningKeyError, match="not the node's newest key"):
+            seal()
+    finally:
+        settings.KOTACERDAS_SIGNING_KEY_FILE = rotated
+    assert Block.objects.count() == 2
 
 
 def test_rotation_signs_next_block_with_new_key(key_file: Path) -> None:

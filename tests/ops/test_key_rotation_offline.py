@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -81,14 +82,19 @@ def write_json(path: Path, value: Any) -> str:
 
 
 def stale_block(settings, retired_file: Path, tmp_path: Path) -> Block:
-    """Seal two entries with a copy of the retired key, as a stale process would."""
+    """Seal two entries with a copy of the retired key, as a stale process would.
+
+    Today's sealer refuses a stale key file, so the block is sealed past that
+    check, as an older version of the sealer would have done.
+    """
     rotated = settings.KOTACERDAS_SIGNING_KEY_FILE
     stale = tmp_path / "stale.pem"
     shutil.copy(retired_file, stale)
     settings.KOTACERDAS_SIGNING_KEY_FILE = stale
     try:
         append(2)
-        return seal()
+        with patch.object(services, "sealing_key", node_key):
+            return seal()
     finally:
         settings.KOTACERDAS_SIGNING_KEY_FILE = rotated
 

@@ -121,10 +121,8 @@ def sealing_key() -> Ed25519PrivateKey:
 
     A process that holds an old copy of the key file, such as a second server
     that the rotation did not reach, would otherwise sign blocks that
-    `ledger verify` rejects. Raise SigningKeyError in that case.
-
-    NOTE: services.seal_pending still signs with node_key(), so this check
-    runs only where it is called.
+    `ledger verify` rejects. Raise SigningKeyError in that case; the sealer
+    (services.seal_pending) then seals nothing until the key file is copied.
     """
     key = node_key()
     newest = NodeKey.objects.order_by("-id").values_list("vkey", flat=True).first()

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from kotacerdas.journal import merkle
 from kotacerdas.journal.events import EventSchema, validate_payload
-from kotacerdas.journal.keys import node_key
+from kotacerdas.journal.keys import sealing_key
 from kotacerdas.journal.models import Block, Entry, JournalHead, MerkleNode
 from kotacerdas.journal.notes import Checkpoint, sign_note
 from kotacerdas.journal.personal_data import reject_personal_data
@@ -305,7 +305,7 @@ def _write_block(
         prev_hash=bytes(previous.block_hash) if previous else bytes(32),
         sealed_at=timezone.now(),
     )
-    note = sign_note(checkpoint.text(), checkpoint.origin, node_key())
+    note = sign_note(checkpoint.text(), checkpoint.origin, sealing_key())
     height = previous.height + 1 if previous else 0
     try:
         with transaction.atomic():
