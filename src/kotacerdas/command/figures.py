@@ -447,7 +447,10 @@ FIGURES: tuple[FigureDef, ...] = (
         lambda t, p: t.total("pickups_flagged", end=p.today),
         ("pickups_flagged",),
         ("pickups", {"review": "pending"}),
-        _("Pickups flagged for review (far from the plate) not yet reviewed."),
+        _(
+            "Pickups waiting for a staff review (a plate scanned far from its"
+            " building, or a stop reported not collected) and not yet reviewed."
+        ),
     ),
     FigureDef(
         "reports_open",

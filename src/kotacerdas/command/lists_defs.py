@@ -25,7 +25,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from kotacerdas.command.lists import (
     ALL,
@@ -631,7 +631,7 @@ CONTAINERS = ListDef(
     choices=(
         ChoiceFilter(
             "status",
-            _("Collection"),
+            pgettext_lazy("container waiting for collection", "Collection"),
             (
                 Option(ALL, _("Any fill level")),
                 Option(
@@ -680,7 +680,11 @@ REPORTS = ListDef(
             STATUS,
             (
                 Option(ALL, ANY_STATUS),
-                Option("open", _("Open"), where(Q(status__in=OPEN_STATUSES))),
+                Option(
+                    "open",
+                    pgettext_lazy("reports still open", "Open"),
+                    where(Q(status__in=OPEN_STATUSES)),
+                ),
                 Option(
                     "overdue",
                     _("Open and past the SLA"),

@@ -50,6 +50,7 @@ from kotacerdas.waste.models import (
 from kotacerdas.waste.pickups_photos import PhotoRejected, check_photo
 from kotacerdas.waste.places import set_vehicle_status
 from kotacerdas.waste.routing.distances import haversine_m as great_circle_m
+from kotacerdas.waste.sensors import clear_fill_alert
 
 logger = logging.getLogger(__name__)
 
@@ -738,9 +739,18 @@ def _update_point(pickup: Pickup, stop: RouteStop | None) -> None:
         Container.objects.filter(pk=pickup.container_id).filter(
             Q(last_emptied_at__isnull=True) | Q(last_emptied_at__lt=pickup.scanned_at)
         ).update(last_emptied_at=pickup.scanned_at)
-        Container.objects.filter(pk=pickup.container_id).filter(
-            Q(fill_observed_at__isnull=True) | Q(fill_observed_at__lt=pickup.scanned_at)
-        ).update(fill_level=Decimal(0), fill_observed_at=pickup.scanned_at)
+        emptied = (
+            Container.objects.filter(pk=pickup.container_id)
+            .filter(
+                Q(fill_observed_at__isnull=True)
+                | Q(fill_observed_at__lt=pickup.scanned_at)
+            )
+            .update(fill_level=Decimal(0), fill_observed_at=pickup.scanned_at)
+        )
+        if emptied:
+            # The container is empty now, so its threshold alert is over; a
+            # later reading above the threshold opens a new one.
+            clear_fill_alert(pickup.container_id)
 
 
 def _advance_plan(plan_id: int) -> None:
