@@ -178,3 +178,19 @@ def test_feed_newest_first_and_limited(personas, city):
     times = [item.at for item in items]
     assert times == sorted(times, reverse=True)
     assert alerts.open_count() == 6
+
+
+def test_wall_keeps_alerts_new_for_minutes(signed_in, full_container):
+    client = signed_in("command_center")
+    opened = Alert.objects.get().opened_at
+
+    first = client.get(reverse("command:alerts"), {"view": "wall"})
+    since = first.context["polled_at"]
+    second = client.get(
+        reverse("command:alerts"), {"view": "wall", "since": since.isoformat()}
+    )
+
+    # The next poll's `since` lies minutes back, so an alert opened just now
+    # is still marked new on the wall's following polls.
+    assert since < opened
+    assert "is-new" in second.content.decode()

@@ -32,7 +32,7 @@ LINE_MM = 5.5
 LABEL_WIDTH_MM = 120.0
 # Per-kelurahan table: name, buildings, households, billed, collected, rate,
 # arrears, pickups, waste (kg), reports filed. They add up to TEXT_WIDTH_MM.
-TABLE_COLUMNS_MM = (34.0, 15.0, 16.0, 22.0, 22.0, 12.0, 20.0, 14.0, 16.0, 15.0)
+TABLE_COLUMNS_MM = (30.0, 15.0, 20.0, 22.0, 22.0, 12.0, 20.0, 14.0, 16.0, 15.0)
 TABLE_ROW_MM = 5.0
 CHART_LABEL_MM = 40.0
 CHART_BAR_MM = 120.0

@@ -5,6 +5,7 @@ panel, charts and tables) and `alerts`. The wall mode shows the same
 fragments in large panels that rotate, with no navigation or controls.
 """
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,9 @@ ROTATE_MAX_S = 600
 FIGURES_POLL_S = 15
 DETAILS_POLL_S = 30
 ALERTS_POLL_S = 10
+# On the wall the alerts panel is on screen for one turn of the rotation, so
+# an alert stays marked new this long there, not only until the next poll.
+WALL_NEW_FOR = timedelta(minutes=5)
 # The parts of the figures fragment, each polled by its own region of a page.
 PARTS = ("summary", "details", "wall")
 # The figures the wall's first panel shows, in order, after today's route progress.
@@ -84,12 +88,14 @@ def details_context(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def alerts_context(request: HttpRequest) -> dict[str, Any]:
+def alerts_context(request: HttpRequest, wall: bool = False) -> dict[str, Any]:
     since = alerts.parse_since(request.GET.get("since"))
+    now = timezone.now()
     return {
         "alerts": alerts.feed(request.user, since),
         "alerts_open": alerts.open_count(),
-        "polled_at": timezone.now(),
+        # The next poll marks alerts opened after this time as new.
+        "polled_at": now - WALL_NEW_FOR if wall else now,
         "alerts_poll_s": ALERTS_POLL_S,
     }
 
@@ -142,7 +148,8 @@ def figures_fragment(request: HttpRequest) -> HttpResponse:
 @dashboard_view
 def alerts_fragment(request: HttpRequest) -> HttpResponse:
     """Serve the alert feed, marking alerts opened after `?since=` as new."""
-    context = {**alerts_context(request), "wall": request.GET.get("view") == "wall"}
+    wall = request.GET.get("view") == "wall"
+    context = {**alerts_context(request, wall), "wall": wall}
     return render(request, "command/_alerts.html", context)
 
 
@@ -164,7 +171,7 @@ def wall(request: HttpRequest) -> HttpResponse:
         **summary,
         **wall_context(summary),
         **details_context(request),
-        **alerts_context(request),
+        **alerts_context(request, wall=True),
         **map_context(),
         "wall": True,
         "rotate_s": rotate_seconds(request.GET.get("rotate")),
