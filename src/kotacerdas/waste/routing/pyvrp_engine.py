@@ -96,8 +96,9 @@ class PyVRPEngine:
         first_s = time.perf_counter()
         best = self._search(model, time_limit_s / 2, seed)
         still_improving = time.perf_counter() - first_s >= 0.45 * time_limit_s
-        remaining_s = time_limit_s - (time.perf_counter() - started)
-        if _usable(best, model) and still_improving:
+        # On a busy machine the first half can overrun the whole limit.
+        remaining_s = max(time_limit_s - (time.perf_counter() - started), 0.0)
+        if _usable(best, model) and still_improving and remaining_s > 0:
             best = self._search(model, remaining_s, seed, initial=best)
         elif not _usable(best, model):
             logger.warning(
