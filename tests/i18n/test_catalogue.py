@@ -41,8 +41,9 @@ def test_placeholders_kept_in_translation(po):
 
 
 def translations(entries):
+    # Keyed with the context too: one msgid may have a translation per context.
     return {
-        entry.msgid: (
+        (entry.msgctxt, entry.msgid): (
             entry.msgstr,
             {int(form): text for form, text in entry.msgstr_plural.items()},
         )

@@ -12,6 +12,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import QueryDict
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from kotacerdas.city.models import Area
 from kotacerdas.command.figures import Period
@@ -96,8 +97,8 @@ class ListForm(forms.Form):
             dates = definition.dates
             periods = [(p, PERIOD_LABELS[p]) for p in dates.periods]
             self.fields["period"] = _choice_field(_("Period"), periods)
-            self.fields["from"] = _date_field(_("From"))
-            self.fields["to"] = _date_field(_("To"))
+            self.fields["from"] = _date_field(pgettext_lazy("date range", "From"))
+            self.fields["to"] = _date_field(pgettext_lazy("date range", "To"))
         self.fields["sort"] = forms.CharField(
             label=_("Sort"), required=False, max_length=40, widget=forms.HiddenInput
         )
