@@ -32,7 +32,7 @@ LINE_MM = 5.5
 LABEL_WIDTH_MM = 120.0
 # Per-kelurahan table: name, buildings, households, billed, collected, rate,
 # arrears, pickups, waste (kg), reports filed. They add up to TEXT_WIDTH_MM.
-TABLE_COLUMNS_MM = (30.0, 15.0, 20.0, 22.0, 22.0, 12.0, 20.0, 14.0, 16.0, 15.0)
+TABLE_COLUMNS_MM = (27.0, 16.0, 19.0, 20.0, 20.0, 17.0, 19.0, 19.0, 15.0, 14.0)
 TABLE_ROW_MM = 5.0
 CHART_LABEL_MM = 40.0
 CHART_BAR_MM = 120.0
@@ -206,7 +206,9 @@ def _draw_kelurahan_table(pdf: FPDF, lines: tuple[KelurahanLine, ...]) -> None:
         _("Waste (kg)"),
         _("Reports"),
     )
-    pdf.set_font(FONT, style="B", size=7)
+    # Headings a size smaller than the cells, so "Pengangkutan" and
+    # "Persentase" fit their columns without breaking mid-word.
+    pdf.set_font(FONT, style="B", size=6)
     _table_headings(pdf, headings)
     pdf.set_font(FONT, size=7)
     for line in lines:

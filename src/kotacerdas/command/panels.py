@@ -141,6 +141,19 @@ class Freshness:
     def waiting(self) -> int:
         return max(self.journal_size - self.folded, 0)
 
+    @property
+    def catching_up(self) -> bool:
+        """Whether so many entries wait that the figures read clearly too low.
+
+        A few waiting entries are normal between two runs of the rollup job;
+        after a start or a rebuild the job may be tens of thousands behind.
+        """
+        return self.waiting > CATCHING_UP_ENTRIES
+
+
+# More entries than the rollup job folds in one run (projector.BATCH).
+CATCHING_UP_ENTRIES = 2000
+
 
 def freshness() -> Freshness:
     return Freshness(projector.position(), journal.journal_size(), timezone.now())

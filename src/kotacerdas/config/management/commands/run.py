@@ -246,6 +246,10 @@ class Command(BaseCommand):
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"\nKota Cerdas is running at {url}"))
         self.stdout.write(f"Ledger status: {url}ledger/   API docs: {url}api/docs")
+        self.stdout.write(
+            f"Command center: {url}command/ (wall mode: {url}command/wall/), "
+            "for the command, admin and auditor users"
+        )
         logins = demo.demo_logins()
         if logins:
             self.stdout.write(
