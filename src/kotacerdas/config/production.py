@@ -232,3 +232,6 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
 # Preloading is a request to the browser makers that takes months to undo, so
 # it stays the city's own decision and its absence is not a deployment warning.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# Read by commands that must not run in production, such as `kotacerdas demo`.
+KOTACERDAS_PRODUCTION = True

@@ -303,8 +303,11 @@ def _file_action(
     if replace:
         return KeyAction(source.name, path, "replace", content)
     return (
-        f"{path} contains another {source.name} than the backup; run restore "
-        "with --replace-keys to replace it (the old file is kept beside it)"
+        f"{path} contains another {source.name} than the backup. For a restore "
+        "drill on a server whose keys were rotated since, restore into a scratch "
+        "keys directory (KOTACERDAS_KEYS_DIR, docs/backups.md); use --replace-keys "
+        "only to put the backup's keys in place of this server's (the old file "
+        "is kept beside it)"
     )
 
 

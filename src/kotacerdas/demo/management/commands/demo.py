@@ -42,6 +42,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if getattr(settings, "KOTACERDAS_PRODUCTION", False):
+            raise CommandError(
+                "The demo city is not built with the production settings: it "
+                "creates sign-ins with a published password. Use the default "
+                "settings on a test machine instead."
+            )
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be 1 or more")
         if not demo.registry_is_empty():
