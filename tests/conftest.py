@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 
 from kotacerdas.accounts.roles import ROLES
 from kotacerdas.accounts.services import create_user
@@ -14,6 +15,7 @@ from kotacerdas.city.services import load_profile
 from kotacerdas.journal import append_only
 from kotacerdas.journal.keys import create_signing_key, node_key
 from kotacerdas.journal.models import JournalHead
+from kotacerdas.waste.models import STANDARD_MATERIALS, Material
 
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
 
@@ -51,10 +53,27 @@ def _journal_ready(request: pytest.FixtureRequest):
         {"transactional_db", "live_server"} & names
     )
     JournalHead.objects.get_or_create(id=1, defaults={"size": 0})
+    _standard_materials()
     append_only.install(connection)
     yield
     if transactional:
         append_only.remove(connection)
+
+
+def _standard_materials() -> None:
+    """Put back the materials a migration adds, which a transactional flush removes."""
+    if Material.objects.exists():
+        return
+    with translation.override("id"):
+        for code, sipsn, group, label in STANDARD_MATERIALS:
+            Material.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name": str(label),
+                    "sipsn_category": sipsn,
+                    "sorting_group": group,
+                },
+            )
 
 
 PASSWORD = "persona-password-1"
