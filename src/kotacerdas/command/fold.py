@@ -1,8 +1,9 @@
 """The fold: how each journal event changes the command center's tallies.
 
 `apply(event, state)` is the only place that turns events into figures. The
-worker's projector runs it over new entries and stores the result; the "how is
-this computed" page runs it again over the journal from entry 1 into memory.
+worker's projector runs it over new entries and stores the result. The "how is
+this computed" page runs it again, into memory, over the journal from its first
+entry.
 Both use this module, so they can only differ if stored rollups were lost or
 changed, which is what the comparison is there to show.
 
@@ -45,8 +46,9 @@ from django.conf import settings
 
 from kotacerdas.waste.statistics import pickup_grams
 
-# Raise this whenever a rule below changes what it adds: the projector then
-# rebuilds the rollups from entry 1, since old tallies followed the old rules.
+# Raise this whenever a rule below changes what it adds. The projector then
+# rebuilds the rollups from the first entry, because old tallies followed the
+# old rules.
 FOLD_VERSION = 1
 
 TallyKey = tuple[str, date, str, str]
@@ -165,7 +167,7 @@ def parse_time(text: str) -> datetime:
 
 
 def month_day(month: str) -> date:
-    """The first day of a "YYYY-MM" month."""
+    """Return the first day of a "YYYY-MM" month."""
     return date.fromisoformat(f"{month[:7]}-01")
 
 

@@ -128,9 +128,9 @@ def fold_batch(size: int = BATCH) -> int:
 
 
 def _reset(cursor: Cursor) -> None:
-    """Drop the rollups so the fold starts again from entry 1 with today's rules."""
+    """Drop the rollups so the fold starts again from the first entry, by today's rules."""
     logger.info(
-        "command rollups rebuilt from entry 1: fold version %s, stored %s",
+        "command rollups rebuilt from the first entry: fold version %s, stored %s",
         FOLD_VERSION,
         cursor.version,
     )

@@ -83,7 +83,7 @@ METRIC_EVENTS: dict[str, tuple[str, ...]] = {
 
 
 def event_types(figure: FigureDef) -> tuple[str, ...]:
-    """The event types a figure's recomputation reads, in fold order."""
+    """Return the event types a figure's recomputation reads, in fold order."""
     wanted = {kind for metric in figure.metrics for kind in METRIC_EVENTS[metric]}
     return tuple(kind for kind in fold.EVENT_TYPES if kind in wanted)
 
