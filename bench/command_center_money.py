@@ -257,8 +257,10 @@ class LevyEvents:
             cancel_day = day.index + rng.randint(*CANCEL_DELAY_DAYS)
             context.schedule("cancel", cancel_day, (bill_id, amount, current))
             return
-        wallet_day = self.wallets.household_wallet_day.get(household, day.index + 1)
-        has_wallet = household is not None and wallet_day <= day.index
+        has_wallet = False
+        if household is not None:
+            wallet_day = self.wallets.household_wallet_day.get(household, day.index + 1)
+            has_wallet = wallet_day <= day.index
         share = PAY_SHARE_BUSINESS
         if household is not None:
             share = PAY_SHARE_WITH_WALLET if has_wallet else PAY_SHARE_WITHOUT_WALLET
