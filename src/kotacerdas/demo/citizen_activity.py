@@ -145,11 +145,20 @@ def _wallet_requests(
     return requests
 
 
+# Random ids spelled without digits: a random hex id now and then holds 16
+# digits in a row, which the journal's personal-data guard rejects as a NIK.
+_LETTERS_FOR_DIGITS = str.maketrans("0123456789", "ghijklmnop")
+
+
+def _random_id() -> str:
+    return uuid.uuid4().hex.translate(_LETTERS_FOR_DIGITS)
+
+
 def _request(
     kind: str, debit: str, credit: str, amount: int, channel: str
 ) -> TransferRequest:
     return TransferRequest(
-        id=f"demo-live-{kind}-{uuid.uuid4().hex}",
+        id=f"demo-live-{kind}-{_random_id()}",
         debit=debit,
         credit=credit,
         amount=amount,
@@ -172,7 +181,7 @@ def _pay_a_levy(rng: random.Random) -> bool:
         levy.pay_at_counter(
             bill_id,
             amount=amount,
-            transfer_id=f"demo-live-levy-{uuid.uuid4().hex}",
+            transfer_id=f"demo-live-levy-{_random_id()}",
             actor=None,
         )
     except (levy.LevyError, TransferRejected) as error:
