@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python bench/command_center.py [--size large] [--days 365]
        [--requests 200] [--backend sqlite|postgresql] [--with-registry]
-       [--keep] [--reuse VAR_DIR]
+       [--keep] [--reuse VAR_DIR] [--rollups-from VAR_DIR]
 
 It creates a fresh database (a SQLite file in a temporary directory, or a
 PostgreSQL database at postgres://postgres@127.0.0.1:5432 named
@@ -30,10 +30,11 @@ p95 of 300 ms, and its own peak RSS.
 
 The machine comes first in the output. `--keep` keeps the database and
 prints how to time it again with `--reuse`, which skips the build.
+`--rollups-from` copies the rollups of a kept build instead of folding, so
+another database can be timed on the same rollups.
 """
 
 import argparse
-import json
 import os
 import secrets
 import shutil
@@ -42,7 +43,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from command_center_build import RUN_FILE
+from command_center_build import read_run_file
 from machine import print_machine
 
 POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
@@ -66,6 +67,8 @@ def run_child(step: str, env: dict[str, str], args: argparse.Namespace) -> int:
     command += ["--requests", str(args.requests), "--seed", str(args.seed)]
     if args.with_registry:
         command.append("--with-registry")
+    if args.rollups_from:
+        command += ["--rollups-from", args.rollups_from]
     return subprocess.run(command, env=env, check=False).returncode
 
 
@@ -95,7 +98,7 @@ def bench(args: argparse.Namespace) -> int:
     """Build a fresh city and time it, or time the one kept in `args.reuse`."""
     if args.reuse:
         var_dir = args.reuse
-        database_url = json.loads((Path(var_dir) / RUN_FILE).read_text())["database"]
+        database_url = read_run_file(var_dir)["database"]
         return run_child("time", child_env(database_url, var_dir), args)
 
     var_dir = tempfile.mkdtemp(prefix="kc-bench-command-")
@@ -153,6 +156,13 @@ def main() -> int:
         "--reuse",
         metavar="VAR_DIR",
         help="time the database a --keep run left in VAR_DIR, without building",
+    )
+    parser.add_argument(
+        "--rollups-from",
+        metavar="VAR_DIR",
+        help="copy the rollup rows of the city a --keep run built today in VAR_DIR "
+        "instead of generating and folding events, to time another database on "
+        "the same rollups",
     )
     parser.add_argument("--child", choices=("build", "time"), help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -9,8 +9,10 @@ import json
 import os
 import resource
 import time
+from contextlib import closing
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from command_center_city import DemoCity
 
@@ -18,8 +20,6 @@ from command_center_city import DemoCity
 RUN_FILE = "command-center-bench.json"
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from command_center_events import YearOfEvents
 
 PROGRESS_EVERY_DAYS = 30
@@ -50,23 +50,28 @@ def build_city(args: argparse.Namespace) -> int:
           f"entries in {time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
     tallies_before = Tally.objects.count()
 
-    from command_center_events import YearOfEvents
+    source = None
+    if args.rollups_from:
+        source = copy_rollups(args.rollups_from, now)
+        print_rollups(tallies_before)
+    else:
+        from command_center_events import YearOfEvents
 
-    city = generate_city(args)
-    plate_ids = registry_plate_ids(city) if args.with_registry else None
-    year = YearOfEvents(
-        city,
-        args.days,
-        now,
-        args.seed,
-        registry_in_journal=args.with_registry,
-        plate_ids=plate_ids,
-    )
-    fold_window(year, args.days)
-    print_rollups(tallies_before)
-    print_totals(year)
+        city = generate_city(args)
+        plate_ids = registry_plate_ids(city) if args.with_registry else None
+        year = YearOfEvents(
+            city,
+            args.days,
+            now,
+            args.seed,
+            registry_in_journal=args.with_registry,
+            plate_ids=plate_ids,
+        )
+        fold_window(year, args.days)
+        print_rollups(tallies_before)
+        print_totals(year)
     analyze_database()
-    write_run_file(args, now)
+    write_run_file(args, now, source)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"[build] built in {(time.perf_counter() - build_started) / 60:.0f} min; "
           f"peak RSS of the build process {peak_mb:,.0f} MB", flush=True)  # fmt: skip
@@ -158,13 +163,97 @@ def fold_window(year: "YearOfEvents", days: int) -> None:
                   f"{os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
         del day_events
         gc.unfreeze()
-    # On a shared machine the wall time depends on the other work; the CPU
-    # time of this process (the fold and, on SQLite, the database) less so.
+    # On a shared machine the wall time depends on the other work. The CPU
+    # time of this process depends on it less; on SQLite it includes the database.
     print(f"[build] fold throughput: {events / fold_s:,.0f} events/s ({events:,} "
           f"events in {fold_s:.0f} s, one transaction per day); CPU time of "
           f"the fold {fold_cpu_s:.0f} s ({events / fold_cpu_s:,.0f} events per "
           f"CPU second); generating them took {generate_s:.0f} s ("
           f"{generate_cpu_s:.0f} s CPU)", flush=True)  # fmt: skip
+
+
+def copy_rollups(source_dir: str, now: datetime) -> dict[str, Any]:
+    """Replace the rollups with those of the city a --keep run built in `source_dir`.
+
+    Copies the Tally and OpenReport rows, which are what the dashboard reads,
+    so another database can be timed on the same rollups without folding the
+    year again. Facts stay as they are: only the fold reads them. Raises
+    SystemExit when the source was built on another day, because today's
+    figures would then be empty. Returns the source's run file.
+    """
+    from django.db import transaction
+    from django.utils import timezone
+
+    from kotacerdas.command.models import OpenReport, Tally
+
+    run = read_run_file(source_dir)
+    if run["built_on"] != timezone.localdate(now).isoformat():
+        raise SystemExit(
+            f"the city in {source_dir} was built on {run['built_on']}; copy the "
+            "rollups of a city built today, or build one without --rollups-from"
+        )
+    started = time.perf_counter()
+    tallies, reports = read_rollups(run["database"])
+    with transaction.atomic():
+        Tally.objects.all().delete()
+        OpenReport.objects.all().delete()
+        Tally.objects.bulk_create(
+            [
+                Tally(metric=m, day=d, kelurahan_code=k, key=key, value=v)
+                for m, d, k, key, v in tallies
+            ],
+            batch_size=2000,
+        )
+        OpenReport.objects.bulk_create(
+            [
+                OpenReport(
+                    report_id=r, kind=kind, kelurahan_code=k, filed_at=f, sla_due_at=s
+                )
+                for r, kind, k, f, s in reports
+            ],
+            batch_size=2000,
+        )
+    print(f"[build] copied {len(tallies):,} Tally and {len(reports):,} OpenReport "
+          f"rows of the {run['size']} city in {source_dir} ({run['days']} days) in "
+          f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+    return run
+
+
+def read_rollups(database_url: str) -> tuple[list[tuple], list[tuple]]:
+    """Read the Tally and OpenReport rows of another benchmark database."""
+    tally_sql = "SELECT metric, day, kelurahan_code, key, value FROM command_tally"
+    report_sql = (
+        "SELECT report_id, kind, kelurahan_code, filed_at, sla_due_at "
+        "FROM command_openreport"
+    )
+    if database_url.startswith("sqlite:///"):
+        import sqlite3
+
+        connection: Any = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+    else:
+        import psycopg
+
+        connection = psycopg.connect(database_url)
+    with closing(connection):
+        tallies = [
+            (m, _date(d), k, key, v)
+            for m, d, k, key, v in connection.execute(tally_sql).fetchall()
+        ]
+        reports = [
+            (r, kind, k, _moment(f), _moment(s))
+            for r, kind, k, f, s in connection.execute(report_sql).fetchall()
+        ]
+    return tallies, reports
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _moment(value: Any) -> datetime:
+    """Return an aware datetime; SQLite stores them as UTC text without a zone."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def print_rollups(tallies_before: int) -> None:
@@ -226,16 +315,30 @@ def analyze_database() -> None:
           f"{size_mb:,.0f} MB", flush=True)  # fmt: skip
 
 
-def write_run_file(args: argparse.Namespace, now: "datetime") -> None:
+def read_run_file(var_dir: str | Path) -> dict[str, Any]:
+    """Return the run file a build step wrote in `var_dir`, or raise SystemExit."""
+    path = Path(var_dir) / RUN_FILE
+    if not path.exists():
+        raise SystemExit(
+            f"no benchmark city in {var_dir}: {RUN_FILE} is missing; build one "
+            "with --keep and pass the directory it prints"
+        )
+    return dict(json.loads(path.read_text()))
+
+
+def write_run_file(
+    args: argparse.Namespace, now: datetime, source: dict[str, Any] | None
+) -> None:
     """Record what was built, for the timing step and for --reuse."""
     from django.conf import settings
     from django.utils import timezone
 
     run = {
         "database": settings.DATABASE_URL,
-        "size": args.size,
-        "days": args.days,
+        "size": source["size"] if source else args.size,
+        "days": source["days"] if source else args.days,
         "with_registry": args.with_registry,
+        "rollups_from": args.rollups_from,
         "built_on": timezone.localdate(now).isoformat(),
     }
     (Path(settings.VAR_DIR) / RUN_FILE).write_text(json.dumps(run))

@@ -9,7 +9,6 @@ queries and the template, with no network and no web server.
 import argparse
 import cProfile
 import io
-import json
 import os
 import pstats
 import resource
@@ -17,10 +16,9 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from command_center_build import RUN_FILE
+from command_center_build import read_run_file
 
 TARGET_P95_MS = 300.0
 WARMUP_REQUESTS = 5
@@ -109,11 +107,14 @@ def print_build() -> None:
     from django.conf import settings
     from django.utils import timezone
 
-    run = json.loads((Path(settings.VAR_DIR) / RUN_FILE).read_text())
+    run = read_run_file(settings.VAR_DIR)
     print(f"[time] city: {run['size']}, {run['days']} days of events up to "
           f"{run['built_on']}, registry rows "
           f"{'written' if run['with_registry'] else 'not written'}",
           flush=True)  # fmt: skip
+    if run.get("rollups_from"):
+        print(f"[time] rollups copied from the city in {run['rollups_from']}",
+              flush=True)  # fmt: skip
     if run["built_on"] != timezone.localdate().isoformat():
         print("[time] NOTE: today is not the day the events end, so today's "
               "figures have no synthetic events", flush=True)  # fmt: skip

@@ -8,8 +8,11 @@ and get a 200 from each.
 """
 
 import copy
+import json
+import sqlite3
 import sys
-from datetime import date, datetime, timedelta
+from contextlib import closing
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,6 +27,7 @@ from kotacerdas.command.models import Fact, OpenReport, Tally
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
+from command_center_build import RUN_FILE, copy_rollups
 from command_center_city import DemoCity
 from command_center_events import YearOfEvents, fold_events
 from command_center_timing import (
@@ -138,3 +142,72 @@ def test_timing_step_gets_every_target(small_city, signed_in):
             assert result.queries, target.path
     dashboard = next(t for t in pages if t.label == "command:dashboard")
     assert measure(client, dashboard, requests=1).status == 200
+
+
+def test_rollups_copy_from_kept_city(small_city, tmp_path):
+    now = local_time(date(2026, 1, 20), 12 * 60)
+    fold_window(small_city, 20, now)
+    period = figures.Period(today=now.date(), now=now)
+    expected = {
+        figure.key: figure.value
+        for figure in figures.compute(figures.StoredTallies(), period)
+    }
+    # A kept SQLite build stores days as text and times as UTC text.
+    source = tmp_path / "bench.sqlite3"
+    with closing(sqlite3.connect(source)) as kept:
+        kept.execute(
+            "CREATE TABLE command_tally (metric, day, kelurahan_code, key, value)"
+        )
+        kept.execute(
+            "CREATE TABLE command_openreport "
+            "(report_id, kind, kelurahan_code, filed_at, sla_due_at)"
+        )
+        kept.executemany(
+            "INSERT INTO command_tally VALUES (?, ?, ?, ?, ?)",
+            [
+                (metric, day.isoformat(), kelurahan, key, value)
+                for metric, day, kelurahan, key, value in Tally.objects.values_list(
+                    "metric", "day", "kelurahan_code", "key", "value"
+                )
+            ],
+        )
+        kept.execute(
+            "INSERT INTO command_openreport VALUES "
+            "(7, 'missed_pickup', '13.74.01.1001', "
+            "'2026-01-20 02:00:00', '2026-01-22 02:00:00')"
+        )
+        kept.commit()
+    run = {
+        "database": f"sqlite:///{source}",
+        "size": "small",
+        "days": 20,
+        "with_registry": False,
+        "built_on": "2026-01-20",
+    }
+    (tmp_path / RUN_FILE).write_text(json.dumps(run))
+    Tally.objects.all().delete()
+    OpenReport.objects.all().delete()
+
+    copied = copy_rollups(str(tmp_path), now)
+
+    assert copied == run
+    report = OpenReport.objects.get()
+    assert report.report_id == 7
+    assert report.filed_at == datetime(2026, 1, 20, 2, tzinfo=UTC)
+    assert report.sla_due_at == datetime(2026, 1, 22, 2, tzinfo=UTC)
+    values = {
+        figure.key: figure.value
+        for figure in figures.compute(figures.StoredTallies(), period)
+    }
+    assert values["reports_open"] == 1
+    for key, value in expected.items():
+        if key not in {"reports_open", "reports_overdue"}:
+            assert values[key] == value, key
+
+
+def test_rollups_copy_rejects_other_day(small_city, tmp_path):
+    run = {"database": "sqlite:///unused", "size": "small", "days": 3}
+    (tmp_path / RUN_FILE).write_text(json.dumps({**run, "built_on": "2026-01-19"}))
+
+    with pytest.raises(SystemExit, match="built on 2026-01-19"):
+        copy_rollups(str(tmp_path), local_time(date(2026, 1, 20), 600))
