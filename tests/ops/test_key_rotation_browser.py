@@ -9,6 +9,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -127,7 +128,10 @@ def rotated_ledger(tmp_path: Path, settings) -> dict[str, dict]:
     stale = tmp_path / "stale.pem"
     shutil.copy(rotation.retired_file, stale)
     settings.KOTACERDAS_SIGNING_KEY_FILE = stale
-    seal(2)
+    # Today's sealer refuses a stale key file; seal past that check, as an
+    # older sealer would have, to show that the verify page rejects the block.
+    with patch.object(services, "sealing_key", node_key):
+        seal(2)
     settings.KOTACERDAS_SIGNING_KEY_FILE = tmp_path / "keys" / "node-ed25519.pem"
     made["stale_node_key"] = bundles.build_bundle(6)
     return made
