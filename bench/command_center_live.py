@@ -29,6 +29,9 @@ def build_live(seed: int, now: datetime) -> list[str]:
     from kotacerdas.waste.models import Alert, Vehicle
     from kotacerdas.waste.planning import plan_day
 
+    # NOTE: with the large city's registry rows (--with-registry --size large)
+    # this raises PlacesInvalid: the demo numbers its 872 vehicles from BA 8100
+    # in steps of up to 40, past the four digits a number plate has.
     lines = [demo_waste.build(seed).result_line()]
 
     # Motor carts serve the registry's RT door to door; with a large registry
