@@ -3,6 +3,8 @@
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
+from django.test import Client
 from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM_PATH = "/usr/bin/chromium"
@@ -34,3 +36,17 @@ def browser_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
         finally:
             context.close()
             browser.close()
+
+
+def sign_in(page: Page, base_url: str, user, language: str) -> None:
+    """Sign `user` in on the page's context, reading pages in `language`."""
+    page.context.clear_cookies()
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [
+            {"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base_url},
+            {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": base_url},
+        ]
+    )

@@ -10,15 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone, translation
 from playwright.sync_api import Page, expect
+from tests.browser.conftest import sign_in
 
 from kotacerdas.command import display, figures, projector
 from kotacerdas.demo import services as demo
 from kotacerdas.waste import sensors
-from kotacerdas.waste.models import STANDARD_MATERIALS, Alert, Container, Material
+from kotacerdas.waste.models import Alert, Container
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SEED = 5
@@ -41,34 +40,6 @@ CHART_STATE = """
           painted: painted};
 }
 """
-
-
-@pytest.fixture(autouse=True)
-def _standard_materials() -> None:
-    """Add the materials the migration adds: a live-server test before may flush them."""
-    with translation.override("id"):
-        for code, sipsn, group, label in STANDARD_MATERIALS:
-            Material.objects.get_or_create(
-                code=code,
-                defaults={
-                    "name": str(label),
-                    "sipsn_category": sipsn,
-                    "sorting_group": group,
-                },
-            )
-
-
-def sign_in(page: Page, base_url: str, user, language: str) -> None:
-    page.context.clear_cookies()
-    client = Client()
-    client.force_login(user)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [
-            {"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base_url},
-            {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": base_url},
-        ]
-    )
 
 
 def check_charts_drawn(page: Page) -> None:

@@ -8,31 +8,14 @@ teller then checks the sorting, and the member's wallet shows it available.
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.utils import translation
 from playwright.sync_api import Page, expect
 from tests.waste.bank.conftest import make_unit
 
 from kotacerdas.wallet import services as wallet
 from kotacerdas.waste.bank import services
 from kotacerdas.waste.bank.models import Deposit
-from kotacerdas.waste.models import STANDARD_MATERIALS, Material
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _standard_materials() -> None:
-    """Add the materials the migration adds: a live-server test before may flush them."""
-    with translation.override("id"):
-        for code, sipsn, group, label in STANDARD_MATERIALS:
-            Material.objects.get_or_create(
-                code=code,
-                defaults={
-                    "name": str(label),
-                    "sipsn_category": sipsn,
-                    "sorting_group": group,
-                },
-            )
 
 
 def sign_in(page: Page, base_url: str, user) -> None:

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
-from kotacerdas.command import monthly_report, monthly_report_pdf, recompute
+from kotacerdas.command import display, monthly_report, monthly_report_pdf, recompute
 from kotacerdas.command.figures import FIGURES_BY_KEY, StoredTallies
 from kotacerdas.command.monthly_report import ReportUnavailable
 from kotacerdas.journal import services as journal
@@ -114,7 +114,7 @@ def test_report_figures_match_dashboard_journal_and_pdf(busy_city):  # noqa: F81
         with translation.override(language):
             text = pdf_text(monthly_report_pdf.render(report))
             expected = [
-                monthly_report.value_text(line.unit, line.value)
+                display.figure_value(line.unit, line.value)
                 for line in all_lines(report)
             ]
             expected += [line.name for line in figures.kelurahan]

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kotacerdas.city.models import Area
-from kotacerdas.command import display, projector
+from kotacerdas.command import projector
 from kotacerdas.command.figures import (
     FIGURES_BY_KEY,
     Period,
@@ -335,11 +335,6 @@ def _kelurahan(t: Tallies, p: Period) -> tuple[KelurahanLine, ...]:
     known = sorted((line for line in lines if line.code in names), key=_by_name)
     unknown = [line for line in lines if line.code not in names and _has_data(line)]
     return (*known, *sorted(unknown, key=lambda line: line.code))
-
-
-def value_text(unit: str, value: int | None) -> str:
-    """Format a figure as the dashboard does: 1.234, Rp7.500, 12,5 kg, 87,5 %."""
-    return display.figure_value(unit, value)
 
 
 def _by_name(line: KelurahanLine) -> tuple[str, str]:

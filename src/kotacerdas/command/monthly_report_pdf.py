@@ -17,11 +17,11 @@ from fpdf import FPDF
 
 from kotacerdas.city.models import City
 from kotacerdas.command.display import decimal as decimal_text
+from kotacerdas.command.display import figure_value
 from kotacerdas.command.monthly_report import (
     KelurahanLine,
     Line,
     MonthlyReport,
-    value_text,
 )
 
 MARGIN_MM = 12.0
@@ -138,7 +138,7 @@ def _draw_lines(pdf: FPDF, heading: str, lines: tuple[Line, ...]) -> None:
     pdf.set_font(FONT, size=10)
     for line in lines:
         pdf.cell(LABEL_WIDTH_MM, LINE_MM, latin1(line.label))
-        text = value_text(line.unit, line.value)
+        text = figure_value(line.unit, line.value)
         pdf.cell(0, LINE_MM, latin1(text), align="R", new_x="LMARGIN", new_y="NEXT")
 
 
@@ -151,7 +151,7 @@ def _draw_tonnage(pdf: FPDF, rows: tuple[tuple[str, str, int], ...]) -> None:
         return
     for _group, label, grams in rows:
         pdf.cell(LABEL_WIDTH_MM, LINE_MM, latin1(label))
-        text = value_text("grams", grams)
+        text = figure_value("grams", grams)
         pdf.cell(0, LINE_MM, latin1(text), align="R", new_x="LMARGIN", new_y="NEXT")
 
 
@@ -188,7 +188,7 @@ def _draw_rate_chart(pdf: FPDF, lines: tuple[KelurahanLine, ...]) -> None:
         if width > 0:
             pdf.rect(left, y + offset, width, CHART_BAR_HEIGHT_MM, style="F")
         pdf.set_xy(left + width + 1, y)
-        pdf.cell(20, CHART_ROW_MM, latin1(value_text("percent", rate)))
+        pdf.cell(20, CHART_ROW_MM, latin1(figure_value("percent", rate)))
     pdf.set_xy(MARGIN_MM, top + len(lines) * CHART_ROW_MM + 4)
 
 
@@ -228,15 +228,15 @@ def _draw_kelurahan_table(pdf: FPDF, lines: tuple[KelurahanLine, ...]) -> None:
 def _kelurahan_cells(line: KelurahanLine) -> tuple[str, ...]:
     return (
         line.name,
-        value_text("count", line.buildings),
-        value_text("count", line.households),
-        value_text("rupiah", line.levy_billed),
-        value_text("rupiah", line.levy_collected),
-        value_text("percent", line.collection_rate),
-        value_text("rupiah", line.arrears),
-        value_text("count", line.pickups),
+        figure_value("count", line.buildings),
+        figure_value("count", line.households),
+        figure_value("rupiah", line.levy_billed),
+        figure_value("rupiah", line.levy_collected),
+        figure_value("percent", line.collection_rate),
+        figure_value("rupiah", line.arrears),
+        figure_value("count", line.pickups),
         decimal_text(Decimal(line.tonnage_g) / 1000, 1),
-        value_text("count", line.reports_filed),
+        figure_value("count", line.reports_filed),
     )
 
 

@@ -17,11 +17,11 @@ from django.utils.translation import gettext as _
 
 from kotacerdas.command import lists_export
 from kotacerdas.command.access import dashboard_view
+from kotacerdas.command.display import figure_value
 from kotacerdas.command.figures import FIGURES, Period, StoredTallies
 from kotacerdas.command.lists import PAGE_SIZE, ListDef, Selection
 from kotacerdas.command.lists_defs import LISTS
 from kotacerdas.command.lists_form import ListForm
-from kotacerdas.command.monthly_report import value_text
 from kotacerdas.wallet.display import rupiah
 
 
@@ -183,5 +183,5 @@ def _matching_figures(selection: Selection) -> list[tuple[str, str]]:
         if drilled.selection(selection.period).query_params() != current:
             continue
         value = figure.compute(tallies, selection.period)
-        found.append((str(figure.label), value_text(figure.unit, value)))
+        found.append((str(figure.label), figure_value(figure.unit, value)))
     return found
