@@ -1,9 +1,10 @@
 """Every dashboard figure equals its recomputation from the journal.
 
 The demo city is built through the services (registry, wallets, levies, waste,
-pickups, reports), the worker's rollup job folds the journal in small batches,
-and each figure read from the rollups must equal the same figure folded from
-entry 1 in memory, and where a table holds the same fact, the table's count.
+pickups, reports), and the worker's rollup job folds the journal in small
+batches. Each figure read from the rollups must equal the same figure folded
+into memory from the first entry. Where a table records the same fact, the
+figure must also equal the table's count.
 """
 
 from datetime import timedelta
@@ -118,7 +119,7 @@ def test_explain_shows_rules_and_both_values(demo_city):
     assert any("def _bill_paid" in source for _kind, source in explanation.rules)
 
 
-def test_a_changed_rollup_disagrees_with_the_journal(demo_city):
+def test_changed_rollup_disagrees(demo_city):
     row = Tally.objects.filter(metric="buildings").first()
     row.value += 1
     row.save()

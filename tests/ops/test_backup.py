@@ -4,7 +4,7 @@ Each test takes a real backup of the test database (pg_dump on PostgreSQL, the
 sqlite3 online backup API on SQLite). It restores it into a new database of
 the same vendor, which is a PostgreSQL database the test creates and drops, or
 a new SQLite file. `ledger verify` runs on the restored database in its own process.
-Keys are restored into a directory of their own, so the test sees that
+Keys are restored into a directory of their own, so the test checks that
 keys.enc brings them back.
 """
 

@@ -41,7 +41,7 @@ def is_detailed(client: Client) -> bool:
     return "checked_at" in body and "message" in body["checks"]["database"]
 
 
-# Roles without ops.view_monitoring; the admin role holds it.
+# Roles without ops.view_monitoring. The admin role has it.
 PERSONAS = [
     "registry_officer",
     "waste_operator",

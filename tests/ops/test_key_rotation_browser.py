@@ -128,8 +128,8 @@ def rotated_ledger(tmp_path: Path, settings) -> dict[str, dict]:
     stale = tmp_path / "stale.pem"
     shutil.copy(rotation.retired_file, stale)
     settings.KOTACERDAS_SIGNING_KEY_FILE = stale
-    # Today's sealer refuses a stale key file; seal past that check, as an
-    # older sealer would have, to show that the verify page rejects the block.
+    # Today's sealer rejects a stale key file. Seal past that check, as an
+    # older sealer would have, so the verify page gets a block to reject.
     with patch.object(services, "sealing_key", node_key):
         seal(2)
     settings.KOTACERDAS_SIGNING_KEY_FILE = tmp_path / "keys" / "node-ed25519.pem"

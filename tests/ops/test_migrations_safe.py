@@ -2,8 +2,8 @@
 
 An upgrade migrates a live database: the web server and the worker go on
 writing while `kotacerdas migrate` runs. On PostgreSQL, a plain CREATE INDEX
-blocks every write to its table until the index is built, a column type change
-rewrites the table under an ACCESS EXCLUSIVE lock, and a new CHECK, UNIQUE or
+blocks every write to its table until the index is built. A column type change
+rewrites the table under an ACCESS EXCLUSIVE lock. A new CHECK, UNIQUE or
 FOREIGN KEY constraint scans every row under a lock. On a table with millions
 of rows that is minutes of failed payments and pickups.
 
@@ -168,7 +168,7 @@ def _alters_column(
     """Return whether an AlterField changes the column, as Django decides it.
 
     Django skips an AlterField whose change is Python-side only (verbose_name,
-    choices, validators); the schema editor's own test says which.
+    choices, validators), and the schema editor's own test decides which.
     """
     after = before.clone()
     operation.state_forwards(app_label, after)

@@ -20,7 +20,7 @@ assert _spec is not None and _spec.origin is not None
 PROFILE = Path(_spec.origin)
 
 # Every variable the profile reads, so a test starts from an environment that
-# holds none of them (the test run itself sets KOTACERDAS_VAR_DIR, for example).
+# sets none of them (the test run itself sets KOTACERDAS_VAR_DIR, for example).
 PROFILE_VARIABLES = [
     "DATABASE_URL",
     "DJANGO_ALLOWED_HOSTS",
@@ -278,8 +278,8 @@ def test_unreadable_secret_file_is_named(load_profile, complete_env, tmp_path):
 
 
 def test_existing_key_files_replace_variables(load_profile, complete_env):
-    # A city that ran with generated keys keeps them: the salt file holds raw
-    # bytes, which no environment variable can carry.
+    # A city that ran with generated keys keeps them, because the salt file
+    # contains raw bytes, which no environment variable can carry.
     keys_dir = Path(complete_env["KOTACERDAS_VAR_DIR"]) / "keys"
     keys_dir.mkdir(parents=True)
     (keys_dir / "personal-data-salt").write_bytes(os.urandom(32))

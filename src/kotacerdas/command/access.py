@@ -1,7 +1,7 @@
-"""Who may see the command center: holders of command.view_dashboard.
+"""Access to the command center: the permission command.view_dashboard.
 
-The command-center, admin and auditor roles hold it. Anyone else signed in
-gets the 403 page; anyone not signed in goes to the login page.
+The command-center, admin and auditor roles have it. Anyone else signed in
+gets the 403 page, and anyone not signed in goes to the login page.
 """
 
 from collections.abc import Callable

@@ -6,8 +6,9 @@ A figure reads tallies through the `Tallies` interface, which has two sources:
 computed" shows beside it). The same function runs on both, so the two
 numbers agree unless the rollups no longer match the journal.
 
-Figures that are not business facts on the journal (sensor silence, the
-ledger's own checkpoints) are read live from their small tables and say so.
+Panels that are not business facts on the journal (sensor silence, the
+ledger's own checkpoints) are not figures here. The dashboard reads them live
+from their small tables (panels.py, ledger_panel.py) and labels them so.
 """
 
 from collections import defaultdict
@@ -489,7 +490,7 @@ class Figure:
 
 
 def compute(tallies: Tallies, period: Period | None = None) -> list[Figure]:
-    """Every dashboard figure for `period` (default: now)."""
+    """Compute every dashboard figure for `period` (default: now)."""
     period = period or Period.current()
     return [Figure(f, f.compute(tallies, period)) for f in FIGURES]
 
@@ -523,7 +524,7 @@ class KelurahanRow:
 def by_kelurahan(
     tallies: Tallies, period: Period | None = None
 ) -> dict[str, KelurahanRow]:
-    """Each kelurahan's figures, keyed by its code."""
+    """Return each kelurahan's figures, keyed by its code."""
     p = period or Period.current()
     before = p.month_start - timedelta(days=1)
     columns = {

@@ -110,9 +110,9 @@ def _no_facts(kind: str, refs: set[str]) -> dict[str, dict[str, Any]]:
 
 @dataclass
 class State:
-    """What a fold has read and changed: facts, tally deltas, open reports.
+    """The working set of a fold: facts read and changed, tally deltas, open reports.
 
-    `loader` fetches facts that earlier folds stored; a fold from the first
+    `loader` fetches facts that earlier folds stored. A fold from the first
     entry needs none.
     """
 

@@ -1,9 +1,9 @@
 """The dashboard's ledger panel: latest checkpoint, witnesses, anchor, verify run.
 
 It reads the journal app's own helpers, the same ones the ledger status page
-uses, but never the chain itself: the status page requests live attestation
+uses, but never the chain itself. The status page requests live attestation
 counts from the chain node, which is too slow for a panel polled every few
-seconds, so this panel shows the anchor as the worker last recorded it.
+seconds. So this panel shows the anchor as the worker last recorded it.
 """
 
 from dataclasses import dataclass

@@ -145,8 +145,8 @@ class Freshness:
     def catching_up(self) -> bool:
         """Whether so many entries wait that the figures read clearly too low.
 
-        A few waiting entries are normal between two runs of the rollup job;
-        after a start or a rebuild the job may be tens of thousands behind.
+        A few waiting entries are normal between two runs of the rollup job.
+        After a start or a rebuild the job may be tens of thousands behind.
         """
         return self.waiting > CATCHING_UP_ENTRIES
 

@@ -71,7 +71,7 @@ def entries(
 
 
 def position() -> int:
-    """How many journal entries the rollups hold (entries 0 .. position-1)."""
+    """Return how many journal entries the rollups contain (entries 0 .. position-1)."""
     row = Cursor.objects.filter(name=CURSOR).first()
     return row.size if row else 0
 

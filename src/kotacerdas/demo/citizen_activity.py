@@ -1,9 +1,9 @@
 """The demo city's citizens at work while `kotacerdas run` runs.
 
-The worker job "demo-citizens" plays a few minutes of city life on each run:
-shop payments by QR, transfers between wallets, bank top-ups, levy bills paid
-at the counter, and now and then a citizen report of a missed pickup or a
-full container. Everything goes through the same services as real users, so
+The worker job "demo-citizens" plays a few minutes of city life on each run.
+It makes shop payments by QR, transfers between wallets, bank top-ups and
+levy payments at the counter. Now and then it files a citizen report of a
+missed pickup or a full container. Everything goes through the same services as real users, so
 the command center's figures move as they would in a live city. The job does
 nothing unless KOTACERDAS_DEMO_CITIZENS is on, which `kotacerdas run` sets
 for the demo city.
@@ -185,7 +185,7 @@ def _pay_a_levy(rng: random.Random) -> bool:
             actor=None,
         )
     except (levy.LevyError, TransferRejected) as error:
-        logger.info("demo citizen levy payment on bill %s refused: %s", bill_id, error)
+        logger.info("demo citizen levy payment on bill %s rejected: %s", bill_id, error)
         return False
     return True
 
@@ -216,7 +216,7 @@ def _file_a_report(rng: random.Random) -> bool:
     try:
         file_report(data, reporter)
     except ReportInvalid as error:
-        logger.info("demo citizen report refused: %s", error)
+        logger.info("demo citizen report rejected: %s", error)
         return False
     return True
 

@@ -8,8 +8,8 @@ checkpoint signed by the old key is rejected. journal.keys and
 kotacerdas.verify.history describe the ranges.
 
 Witnesses trust one key per log, so each partner must trust the new key
-(`kotacerdas witness trust --vkey NEW`). Until it does, its witness answers 403
-and the node backs off; afterwards the witness catches up with one consistency
+(`kotacerdas witness trust --vkey NEW`). Until it does, its witness returns 403
+and the node backs off. Afterwards the witness catches up with one consistency
 proof. The witnesses that `kotacerdas run` starts for the demo, in
 var/witnesses/, are switched to the new key here.
 """

@@ -1,10 +1,10 @@
 """`kotacerdas restore DIR`: check a backup, then restore it into an empty database.
 
-Every check runs before anything is written. They cover the manifest's hashes,
-the passphrase (which opens keys.enc and the file-list digest sealed in it),
-the ledger export against the backed-up node key, the database vendor and
-migrations, an empty target database, and the keys and media files already on
-this machine. Then the database is loaded, the keys and media are written,
+Every check runs before anything is written. The checks cover the manifest's
+hashes and the passphrase, which opens keys.enc and the file-list digest sealed
+in it. They also check the ledger export against the backed-up node key, the
+database vendor and migrations, that the target database is empty, and the
+keys and media files already on this machine. Then the database is loaded, the keys and media are written,
 and `kotacerdas ledger verify` runs on the restored database in a separate
 process, with the restored keys.
 

@@ -35,7 +35,7 @@ def test_collected_container_clears_fill_alert(route, personas):
 
 
 def test_newer_reading_keeps_fill_alert(route, personas):
-    # A reading after the scan says the container is full again.
+    # A reading after the scan shows the container full again.
     Container.objects.filter(pk=route.container.pk).update(
         fill_observed_at=timezone.now() + timedelta(minutes=1)
     )
