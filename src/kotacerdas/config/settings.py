@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "kotacerdas.waste.bank",
     "kotacerdas.waste.reports",
     "kotacerdas.command",
+    "kotacerdas.sharing",
     "kotacerdas.ops",
     "kotacerdas.demo",
 ]

@@ -1,0 +1,6 @@
+"""Cost and revenue sharing between the city and its technology partner.
+
+Fees on payments are split at payment time into the `fees:city` and
+`fees:partner` wallet accounts; the partner's costs are recorded against a
+pilot; the monthly statement per party is computed from the journal alone.
+"""

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SharingConfig(AppConfig):
+    name = "kotacerdas.sharing"
+    label = "sharing"
+    verbose_name = _("Cost and revenue sharing")
+    default_auto_field = "django.db.models.BigAutoField"
