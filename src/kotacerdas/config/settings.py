@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "kotacerdas.waste.bank",
     "kotacerdas.waste.reports",
     "kotacerdas.command",
+    "kotacerdas.pilot",
     "kotacerdas.sharing",
     "kotacerdas.ops",
     "kotacerdas.demo",
