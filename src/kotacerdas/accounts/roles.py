@@ -86,6 +86,8 @@ ROLES: tuple[Role, ...] = (
             "auth.view_group",
             "command.view_dashboard",
             "ops.view_monitoring",
+            "sharing.view_statement",
+            "sharing.record_cost",
         ),
         (
             _("Manage users and their roles"),
@@ -159,6 +161,7 @@ ROLES: tuple[Role, ...] = (
             "wallet.view_all_accounts",
             "wallet.manage_levies",
             "wallet.reconcile",
+            "sharing.view_statement",
         ),
         (
             _("Set tariffs"),
@@ -212,6 +215,7 @@ ROLES: tuple[Role, ...] = (
             "accounts.view_user",
             "accounts.view_auditevent",
             "command.view_dashboard",
+            "sharing.view_statement",
         ),
         (
             _("Verify the ledger and receipts"),

@@ -7,3 +7,6 @@ class SharingConfig(AppConfig):
     label = "sharing"
     verbose_name = _("Cost and revenue sharing")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kotacerdas.sharing import events  # noqa: F401  (declares event types)
