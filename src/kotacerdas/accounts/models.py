@@ -23,7 +23,7 @@ class User(AbstractUser):
 
 
 class AuditEvent(models.Model):
-    """A sign-in, sign-out, failed sign-in or change of a user's rights.
+    """A sign-in, a change of rights, or an access to someone's personal data.
 
     Kept in the database rather than the log so that an administrator can
     review it; `username` is what was typed, which may name no user.
@@ -37,6 +37,9 @@ class AuditEvent(models.Model):
         PERMISSIONS_CHANGED = "permissions_changed", _("Permissions changed")
         API_TOKEN_CREATED = "api_token_created", _("API token created")
         API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked")
+        IDENTITY_VIEWED = "identity_viewed", _("NIK or KK shown unmasked")
+        DATA_EXPORTED = "data_exported", _("Personal data exported")
+        DATA_ERASED = "data_erased", _("Personal data erased")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

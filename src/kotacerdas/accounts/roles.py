@@ -80,6 +80,7 @@ ROLES: tuple[Role, ...] = (
             "accounts.change_user",
             "accounts.view_user",
             "accounts.view_auditevent",
+            "registry.handle_data_request",
             "accounts.add_apitoken",
             "accounts.change_apitoken",
             "accounts.view_apitoken",
@@ -99,7 +100,13 @@ ROLES: tuple[Role, ...] = (
         "registry_officer",
         _("Registry officer"),
         False,
-        (*CITY_VIEW, *REGISTRY_VIEW, *REGISTRY_EDIT, "registry.scan_plate"),
+        (
+            *CITY_VIEW,
+            *REGISTRY_VIEW,
+            *REGISTRY_EDIT,
+            "registry.scan_plate",
+            "registry.handle_data_request",
+        ),
         (
             _("Register buildings and households"),
             _("Print QR plates"),

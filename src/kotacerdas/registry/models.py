@@ -184,6 +184,10 @@ class Household(models.Model):
         verbose_name_plural = _("households (KK)")
         permissions = [
             ("view_identity_numbers", _("Can see NIK and KK numbers unmasked")),
+            (
+                "handle_data_request",
+                _("Can export or erase a citizen's personal data on request"),
+            ),
         ]
 
     def __str__(self) -> str:
