@@ -81,7 +81,15 @@ PASSWORD = "persona-password-1"
 
 @pytest.fixture
 def city(db):
-    return load_profile("padang-panjang").city
+    """Return the demo city with its fee schedule emptied.
+
+    Tests that assert exact balances then hold on any day; the fee tests set
+    their own schedule.
+    """
+    city = load_profile("padang-panjang").city
+    city.settings = {**city.settings, "fees": []}
+    city.save(update_fields=["settings"])
+    return city
 
 
 @pytest.fixture
