@@ -30,6 +30,20 @@ Tallies are keyed by (metric, local day, kelurahan code, key). Metrics:
 | containers_waiting | crossing, pickup | | +1 crossed its threshold, -1 emptied |
 | reports_filed | filing | report kind | +1 per citizen report |
 | reports_closed | closing | report kind | +1 resolved, rejected or duplicate |
+| report_close_s | closing | report kind | seconds from filing to closing; minus them when reopened |
+| building_stops | plan date | | building stops of the plan's latest revision |
+| building_stops_served | plan date | outcome | +1 per building pickup on the plan, scanned on its date |
+| transfers_citizen | posting | transfer kind | +1 per posted transfer to or from a citizen wallet |
+| transfer_value_citizen | posting | transfer kind | rupiah of those transfers |
+| bank_deposit_g | posting | | grams accepted when a waste-bank deposit is posted |
+| bank_deposit_value | posting | | rupiah credited for those grams |
+
+Most tallies carry a kelurahan code. A building's comes from its registration,
+a household's from its building, a citizen wallet's from the household of its
+registry member when it is opened, a waste bank's from its site. A transfer is
+counted in the kelurahan of the citizen wallet it debits, or else of the one it
+credits. `wallets` of other kinds, `transfers`, `transfer_value`,
+`route_stops` and `route_done` have no kelurahan.
 
 Days are local dates in the city's time zone. Cumulative figures (buildings,
 plates, wallets) are the sum of their deltas up to a day.
@@ -49,7 +63,7 @@ from kotacerdas.waste.statistics import pickup_grams
 # Raise this whenever a rule below changes what it adds. The projector then
 # rebuilds the rollups from the first entry, because old tallies followed the
 # old rules.
-FOLD_VERSION = 1
+FOLD_VERSION = 2
 
 TallyKey = tuple[str, date, str, str]
 FactKey = tuple[str, str]
@@ -63,6 +77,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "registry.household.registered",
     "registry.household.moved",
     "registry.household.retired",
+    "registry.member.added",
+    "registry.member.changed",
+    "registry.member.removed",
     "registry.plate.issued",
     "registry.plate.installed",
     "registry.plate.revoked",
@@ -72,6 +89,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "levy.bill.issued",
     "levy.payment.recorded",
     "levy.bill.cancelled",
+    "waste.site.saved",
     "waste.container.saved",
     "waste.container.threshold_crossed",
     "waste.route.planned",
@@ -79,6 +97,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "waste.pickup.reviewed",
     "wastereports.report.filed",
     "wastereports.report.updated",
+    "wastebank.unit.opened",
+    "wastebank.deposit.recorded",
+    "wastebank.deposit.posted",
 )
 
 
@@ -180,18 +201,30 @@ def needs(event: Event) -> list[FactKey]:
         keys.append(("building", p["building_id"]))
     elif kind.startswith("registry.household."):
         keys += [("household", p["household_id"]), ("building", p["building_id"])]
+    elif kind.startswith("registry.member."):
+        keys += [("member", p["member_id"]), ("household", p["household_id"])]
     elif kind.startswith("registry.plate."):
         keys.append(("plate", p["plate_id"]))
         if "building_id" in p:
             keys.append(("building", p["building_id"]))
     elif kind.startswith("wallet.account."):
         keys.append(("account", p["account_id"]))
+        if p["member_id"] is not None:
+            keys.append(("member", p["member_id"]))
+    elif kind == "wallet.transfer.posted":
+        keys += [
+            ("account", p["debit_account_id"]),
+            ("account", p["credit_account_id"]),
+        ]
     elif kind.startswith("levy."):
         keys.append(("bill", p["bill_id"]))
+    elif kind == "waste.site.saved":
+        keys.append(("site", p["site_id"]))
     elif kind.startswith("waste.container."):
         keys.append(("container", p["container_id"]))
     elif kind == "waste.route.planned":
         keys.append(("plan", p["plan_id"]))
+        keys += [("building", stop[2:]) for stop in p["stops"] if stop[:2] == "b:"]
     elif kind == "waste.pickup.recorded":
         if p["building_id"] is not None:
             keys.append(("building", p["building_id"]))
@@ -203,6 +236,12 @@ def needs(event: Event) -> list[FactKey]:
         keys.append(("pickup", p["pickup_id"]))
     elif kind.startswith("wastereports.report."):
         keys.append(("report", p["report_id"]))
+    elif kind == "wastebank.unit.opened":
+        keys.append(("site", p["site_id"]))
+    elif kind == "wastebank.deposit.recorded":
+        keys.append(("unit", p["unit_id"]))
+    elif kind == "wastebank.deposit.posted":
+        keys.append(("deposit", p["deposit_id"]))
     return [(fact_kind, str(ref)) for fact_kind, ref in keys]
 
 
@@ -249,6 +288,14 @@ def _household(event: Event, state: State) -> None:
     state.set_fact("household", p["household_id"], new)
 
 
+def _member(event: Event, state: State) -> None:
+    # A member's kelurahan is its household's when the member event is folded.
+    # It places the member's citizen wallet (see `_account`).
+    p = event.payload
+    household = state.fact("household", p["household_id"]) or {"k": ""}
+    state.set_fact("member", p["member_id"], {"k": household["k"]})
+
+
 def _plate(event: Event, state: State) -> None:
     p = event.payload
     day = local_day(event.at)
@@ -275,7 +322,13 @@ def _plate(event: Event, state: State) -> None:
 def _account(event: Event, state: State) -> None:
     p = event.payload
     old = state.fact("account", p["account_id"])
-    new = {"k": "", "g": p["kind"], "on": p["status"] == "active"}
+    member = None
+    if p["member_id"] is not None and p["kind"] == "citizen":
+        member = state.fact("member", p["member_id"])
+    # NOTE: a wallet stays in the kelurahan its member had when the account
+    # was last opened or changed, even if the household moves later.
+    kelurahan = member["k"] if member else ""
+    new = {"k": kelurahan, "g": p["kind"], "on": p["status"] == "active"}
     _move(state, "wallets", local_day(event.at), old, new)
     state.set_fact("account", p["account_id"], new)
 
@@ -285,6 +338,14 @@ def _transfer(event: Event, state: State) -> None:
     day = local_day(event.at)
     state.add("transfers", day, "", p["kind"], 1)
     state.add("transfer_value", day, "", p["kind"], p["amount"])
+    sides = (
+        state.fact("account", p["debit_account_id"]),
+        state.fact("account", p["credit_account_id"]),
+    )
+    citizen = next((side for side in sides if side and side["g"] == "citizen"), None)
+    if citizen is not None:
+        state.add("transfers_citizen", day, citizen["k"], p["kind"], 1)
+        state.add("transfer_value_citizen", day, citizen["k"], p["kind"], p["amount"])
 
 
 def _bill_issued(event: Event, state: State) -> None:
@@ -318,6 +379,11 @@ def _bill_cancelled(event: Event, state: State) -> None:
     state.set_fact("bill", p["bill_id"], {**bill, "on": False})
 
 
+def _site_saved(event: Event, state: State) -> None:
+    p = event.payload
+    state.set_fact("site", p["site_id"], {"k": p["kelurahan_code"] or ""})
+
+
 def _container_saved(event: Event, state: State) -> None:
     p = event.payload
     old = state.fact("container", p["container_id"]) or {"waiting": False}
@@ -342,12 +408,22 @@ def _route_planned(event: Event, state: State) -> None:
     p = event.payload
     plan_id = str(p["plan_id"])
     old = state.fact("plan", plan_id)
+    day = date.fromisoformat(p["date"])
     if old is not None:
-        state.add("route_stops", date.fromisoformat(old["d"]), "", plan_id, -old["n"])
-    state.add(
-        "route_stops", date.fromisoformat(p["date"]), "", plan_id, len(p["stops"])
-    )
-    state.set_fact("plan", plan_id, {"d": p["date"], "n": len(p["stops"])})
+        old_day = date.fromisoformat(old["d"])
+        state.add("route_stops", old_day, "", plan_id, -old["n"])
+        for kelurahan, n in old.get("b", {}).items():
+            state.add("building_stops", old_day, kelurahan, "", -n)
+    buildings: defaultdict[str, int] = defaultdict(int)
+    for stop in p["stops"]:
+        if stop[:2] == "b:":
+            building = state.fact("building", stop[2:]) or {"k": ""}
+            buildings[building["k"]] += 1
+    state.add("route_stops", day, "", plan_id, len(p["stops"]))
+    for kelurahan, n in buildings.items():
+        state.add("building_stops", day, kelurahan, "", n)
+    plan = {"d": p["date"], "n": len(p["stops"]), "b": dict(buildings)}
+    state.set_fact("plan", plan_id, plan)
 
 
 def _pickup(event: Event, state: State) -> None:
@@ -367,6 +443,10 @@ def _pickup(event: Event, state: State) -> None:
             plan = state.fact("plan", p["plan_id"])
             plan_day = date.fromisoformat(plan["d"]) if plan else day
             state.add("route_done", plan_day, "", str(p["plan_id"]), 1)
+            # A building stop is served on schedule when it is scanned on the
+            # plan's own date, whatever the outcome (the key keeps it).
+            if plan and plan_day == day and p["building_id"] is not None:
+                state.add("building_stops_served", day, kelurahan, p["outcome"], 1)
         if p["outcome"] == "collected":
             grams, estimated = pickup_grams(p["weight_g"], p["volume_l"], p["category"])
             state.add("tonnage_g", day, kelurahan, p["category"], grams)
@@ -398,6 +478,7 @@ def _report_filed(event: Event, state: State) -> None:
         "filed": event.at.isoformat(),
         "due": p["sla_due_at"],
         "on": True,
+        "s": 0,
     }
     state.add("reports_filed", local_day(event.at), report["k"], p["kind"], 1)
     state.set_fact("report", p["report_id"], report)
@@ -415,11 +496,16 @@ def _report_updated(event: Event, state: State) -> None:
     day = local_day(event.at)
     if now_open:
         state.add("reports_closed", day, report["k"], report["kind"], -1)
+        state.add("report_close_s", day, report["k"], report["kind"], -report.get("s", 0))
         state.open_report(_open_row(p["report_id"], report))
+        seconds = 0
     else:
+        seconds = int((event.at - parse_time(report["filed"])).total_seconds())
         state.add("reports_closed", day, report["k"], report["kind"], 1)
+        state.add("report_close_s", day, report["k"], report["kind"], seconds)
         state.close_report(p["report_id"])
-    state.set_fact("report", p["report_id"], {**report, "on": now_open})
+    changed = {**report, "on": now_open, "s": seconds}
+    state.set_fact("report", p["report_id"], changed)
 
 
 def _open_row(report_id: int, report: dict[str, Any]) -> OpenReportRow:
@@ -432,12 +518,42 @@ def _open_row(report_id: int, report: dict[str, Any]) -> OpenReportRow:
     )
 
 
+def _bank_unit(event: Event, state: State) -> None:
+    p = event.payload
+    site = state.fact("site", p["site_id"]) or {"k": ""}
+    state.set_fact("unit", p["unit_id"], {"k": site["k"]})
+
+
+def _deposit_recorded(event: Event, state: State) -> None:
+    p = event.payload
+    unit = state.fact("unit", p["unit_id"]) or {"k": ""}
+    grams = [line["weight_g"] for line in p["items"]]
+    state.set_fact("deposit", p["deposit_id"], {"k": unit["k"], "w": grams})
+
+
+def _deposit_posted(event: Event, state: State) -> None:
+    """Count the accepted items' grams; a deposit posts once, from pending."""
+    p = event.payload
+    deposit = state.fact("deposit", p["deposit_id"])
+    if deposit is None or deposit.get("posted"):
+        return
+    rejected = set(p["rejected_items"])
+    grams = sum(w for i, w in enumerate(deposit["w"]) if i not in rejected)
+    day = local_day(event.at)
+    state.add("bank_deposit_g", day, deposit["k"], "", grams)
+    state.add("bank_deposit_value", day, deposit["k"], "", p["posted_value"])
+    state.set_fact("deposit", p["deposit_id"], {"k": deposit["k"], "posted": True})
+
+
 _HANDLERS: dict[str, Callable[[Event, State], None]] = {
     "registry.building.registered": _building,
     "registry.building.changed": _building,
     "registry.household.registered": _household,
     "registry.household.moved": _household,
     "registry.household.retired": _household,
+    "registry.member.added": _member,
+    "registry.member.changed": _member,
+    "registry.member.removed": _member,
     "registry.plate.issued": _plate,
     "registry.plate.installed": _plate,
     "registry.plate.revoked": _plate,
@@ -447,6 +563,7 @@ _HANDLERS: dict[str, Callable[[Event, State], None]] = {
     "levy.bill.issued": _bill_issued,
     "levy.payment.recorded": _bill_paid,
     "levy.bill.cancelled": _bill_cancelled,
+    "waste.site.saved": _site_saved,
     "waste.container.saved": _container_saved,
     "waste.container.threshold_crossed": _threshold_crossed,
     "waste.route.planned": _route_planned,
@@ -454,5 +571,8 @@ _HANDLERS: dict[str, Callable[[Event, State], None]] = {
     "waste.pickup.reviewed": _pickup_reviewed,
     "wastereports.report.filed": _report_filed,
     "wastereports.report.updated": _report_updated,
+    "wastebank.unit.opened": _bank_unit,
+    "wastebank.deposit.recorded": _deposit_recorded,
+    "wastebank.deposit.posted": _deposit_posted,
 }
 assert set(_HANDLERS) == set(EVENT_TYPES)

@@ -19,6 +19,26 @@ from kotacerdas.command.figures import (
 )
 from kotacerdas.journal.models import Entry
 
+# Events that place a citizen wallet in its member's household's kelurahan.
+_CITIZEN_WALLET_EVENTS: tuple[str, ...] = (
+    "registry.building.registered",
+    "registry.building.changed",
+    "registry.household.registered",
+    "registry.household.moved",
+    "registry.household.retired",
+    "registry.member.added",
+    "registry.member.changed",
+    "registry.member.removed",
+    "wallet.account.opened",
+    "wallet.account.changed",
+)
+_BANK_EVENTS: tuple[str, ...] = (
+    "waste.site.saved",
+    "wastebank.unit.opened",
+    "wastebank.deposit.recorded",
+    "wastebank.deposit.posted",
+)
+
 # The event types whose fold rules add to each metric, and the facts they read.
 METRIC_EVENTS: dict[str, tuple[str, ...]] = {
     "buildings": ("registry.building.registered", "registry.building.changed"),
@@ -42,6 +62,7 @@ METRIC_EVENTS: dict[str, tuple[str, ...]] = {
         "registry.plate.installed",
         "registry.plate.revoked",
     ),
+    # The city-wide count needs no kelurahan, so it skips the registry events.
     "wallets": ("wallet.account.opened", "wallet.account.changed"),
     "transfers": ("wallet.transfer.posted",),
     "transfer_value": ("wallet.transfer.posted",),
@@ -79,6 +100,23 @@ METRIC_EVENTS: dict[str, tuple[str, ...]] = {
     ),
     "reports_filed": ("wastereports.report.filed", "wastereports.report.updated"),
     "reports_closed": ("wastereports.report.filed", "wastereports.report.updated"),
+    "report_close_s": ("wastereports.report.filed", "wastereports.report.updated"),
+    "building_stops": (
+        "registry.building.registered",
+        "registry.building.changed",
+        "waste.route.planned",
+    ),
+    "building_stops_served": (
+        "registry.building.registered",
+        "registry.building.changed",
+        "waste.container.saved",
+        "waste.route.planned",
+        "waste.pickup.recorded",
+    ),
+    "transfers_citizen": _CITIZEN_WALLET_EVENTS + ("wallet.transfer.posted",),
+    "transfer_value_citizen": _CITIZEN_WALLET_EVENTS + ("wallet.transfer.posted",),
+    "bank_deposit_g": _BANK_EVENTS,
+    "bank_deposit_value": _BANK_EVENTS,
 }
 
 
