@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kotacerdas.city.codes import InvalidAreaCode, normalize_code
+from kotacerdas.sharing import schedule
 
 BUILT_IN_DIR = Path(__file__).resolve().parent / "data"
 PROFILE_FILE = "profile.toml"
@@ -98,6 +99,11 @@ def read_profile(directory: Path) -> Profile:
     except InvalidAreaCode as error:
         raise ProfileError(f"{toml_path}: {error}") from error
 
+    try:
+        fee_schedule = schedule.read_section(config)
+    except schedule.ScheduleError as error:
+        raise ProfileError(f"{toml_path}: {error}") from error
+
     digest = hashlib.sha256()
     for path in (toml_path, areas_path, boundaries_path):
         digest.update(_read_bytes(path))
@@ -118,6 +124,7 @@ def read_profile(directory: Path) -> Profile:
             "limits": config.get("limits", {}),
             "wallet": config.get("wallet", {}),
             "plate_prefix": str(config.get("plate_prefix", "KC")).upper(),
+            **fee_schedule,
         },
         boundary=boundaries.get(city_code),
         sha256=digest.hexdigest(),

@@ -11,8 +11,14 @@ from django.utils import timezone
 from kotacerdas.city.codes import InvalidAreaCode, compact_code, normalize_code
 from kotacerdas.city.events import ProfileLoaded, UnitCreated
 from kotacerdas.city.models import Area, City, NeighbourhoodUnit
-from kotacerdas.city.profiles import Profile, find_profile_dir, read_profile
+from kotacerdas.city.profiles import (
+    Profile,
+    ProfileError,
+    find_profile_dir,
+    read_profile,
+)
 from kotacerdas.journal import services as journal
+from kotacerdas.sharing import schedule
 
 __all__ = [
     "InvalidAreaCode",
@@ -53,6 +59,8 @@ def load_profile(name_or_path: str | Path) -> LoadResult:
     existing = City.objects.filter(code=profile.code).first()
     if existing is not None and existing.profile_sha256 == profile.sha256:
         return LoadResult(existing, changed=False, area_count=existing.areas.count())
+    if existing is not None:
+        _check_fee_amendment(existing, profile)
 
     with transaction.atomic(durable=True):
         city = _store_city(profile)
@@ -91,6 +99,14 @@ def load_profile(name_or_path: str | Path) -> LoadResult:
         extra={"city_code": city.code, "profile_sha256": profile.sha256},
     )
     return LoadResult(city, changed=True, area_count=len(profile.areas))
+
+
+def _check_fee_amendment(city: City, profile: Profile) -> None:
+    """Reject a profile that changes fees or sharing rules of days already past."""
+    try:
+        schedule.check_amendment(city.settings, profile.settings, timezone.localdate())
+    except schedule.ScheduleError as error:
+        raise ProfileError(f"{profile.slug} profile.toml: {error}") from error
 
 
 def _store_city(profile: Profile) -> City:
