@@ -89,11 +89,14 @@ ROLES: tuple[Role, ...] = (
             "ops.view_monitoring",
             "sharing.view_statement",
             "sharing.record_cost",
+            "pilot.manage_pilot",
+            "pilot.view_pilot",
         ),
         (
             _("Manage users and their roles"),
             _("Manage signing keys and witnesses"),
             _("Maintain the city profile"),
+            _("Run pilots and choose where each service runs"),
         ),
     ),
     Role(

@@ -10,6 +10,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from kotacerdas.journal.api import router as journal_router
 from kotacerdas.journal.services import InvalidProofRequest, JournalError
 from kotacerdas.levy.api import router as levy_router
+from kotacerdas.pilot.switch import ServiceOff
 from kotacerdas.registry.api import router as registry_router
 from kotacerdas.registry.api_plates import router as plates_router
 
@@ -37,6 +38,14 @@ def invalid_proof_request(
 def journal_error(request: HttpRequest, error: JournalError) -> HttpResponse:
     return api.create_response(
         request, error_body("journal_error", str(error)), status=404
+    )
+
+
+@api.exception_handler(ServiceOff)
+def service_off(request: HttpRequest, error: ServiceOff) -> HttpResponse:
+    # The pilot has not switched this service on at the object's address.
+    return api.create_response(
+        request, error_body("service_off", str(error)), status=403
     )
 
 

@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Turns a page's ServiceOff error into a 403 page naming service and area.
+    "kotacerdas.pilot.middleware.ServiceOffMiddleware",
 ]
 
 ROOT_URLCONF = "kotacerdas.config.urls"
@@ -114,6 +116,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "kotacerdas.accounts.context.roles",
+                "kotacerdas.pilot.context.services_on",
             ],
         },
     },

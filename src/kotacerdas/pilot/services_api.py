@@ -41,6 +41,8 @@ UNIT_NUMBER = re.compile(r"^[0-9]{1,3}$")
 # A trial usually runs one to three months; a year leaves room to extend it.
 MAX_PILOT_DAYS = 366
 MAX_AREAS = 500
+# Path segments of the management pages that a slug must not take.
+RESERVED_SLUGS = {"new", "scopes"}
 
 
 class PilotInvalid(ValueError):
@@ -280,7 +282,7 @@ def _check_overlap(
 def _clean(data: PilotInput, pilot: Pilot | None) -> dict[str, Any]:
     errors: list[FieldError] = []
     slug = str(data.slug or "").strip().lower()
-    if not SLUG.match(slug):
+    if not SLUG.match(slug) or slug in RESERVED_SLUGS:
         errors.append(
             FieldError(
                 "slug",

@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.core.signals import request_finished, request_started
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,8 +30,12 @@ from kotacerdas.pilot.services import Scope, Service
 _local = threading.local()
 
 
-class ServiceOff(PermissionError):
-    """A service is switched off at an address; the message names both."""
+class ServiceOff(PermissionDenied):
+    """A service is switched off at an address; the message names both.
+
+    Pages answer it with a 403 page (`pilot.middleware`) and the API with a
+    403 error body of code "service_off" (`config.api`).
+    """
 
     def __init__(self, service: str, area: str) -> None:
         self.service = service
