@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that request latency covers every other middleware too.
     "kotacerdas.ops.middleware.RequestMetricsMiddleware",
+    # Gives every error under /api/ the API's JSON error shape.
+    "kotacerdas.config.request_limits.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -93,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication, so that its 413 page knows who is signed in.
+    "kotacerdas.config.request_limits.RequestLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -233,6 +237,20 @@ KOTACERDAS_PUBLIC_URL = env_str("KOTACERDAS_PUBLIC_URL", "http://127.0.0.1:8000"
 # Largest registry import file accepted, in bytes.
 KOTACERDAS_IMPORT_MAX_BYTES = env_int(
     "KOTACERDAS_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024
+)
+# Request size limits, answered with 413 by config/request_limits.py. A body
+# that is not multipart (JSON, a form without files) is read into memory up to
+# this size, in bytes.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "KOTACERDAS_MAX_BODY_BYTES", 2_621_440, minimum=1024
+)
+# Fields in one form body, and parameters in one query string.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("KOTACERDAS_MAX_FIELDS", 1000, minimum=10)
+# A multipart body with files, in bytes; the largest upload (an import) fits.
+KOTACERDAS_MAX_REQUEST_BYTES = env_int(
+    "KOTACERDAS_MAX_REQUEST_BYTES",
+    KOTACERDAS_IMPORT_MAX_BYTES + 4 * 1024 * 1024,
+    minimum=1024,
 )
 # Street map tiles, only when a tile server is configured (the map works
 # without them, on kelurahan boundaries from the city profile).
