@@ -27,6 +27,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("waste/banks/", include("kotacerdas.waste.bank.urls")),
     path("waste/reports/", include("kotacerdas.waste.reports.urls")),
     path("command/", include("kotacerdas.command.urls")),
+    path("sharing/", include("kotacerdas.sharing.urls")),
     path("pilot/", include("kotacerdas.pilot.urls")),
     path("", include("kotacerdas.ops.urls")),
 ]

@@ -9,4 +9,8 @@ class SharingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from kotacerdas.journal.checks import register_checker
         from kotacerdas.sharing import events  # noqa: F401  (declares event types)
+        from kotacerdas.sharing.checks import SharingChecker
+
+        register_checker("sharing", SharingChecker)

@@ -1,8 +1,10 @@
 """Journal event types of partner costs: ids, codes, dates and rupiah only.
 
 A cost's description is free text that people type, so it stays in its table
-and the event carries its salted hash, which lets a checker confirm that the
-table still holds the text recorded. Dates are written "YYYY-MM-DD".
+and the event carries its salted hash, which lets `ledger verify` confirm
+that the table still contains the recorded text. Dates are written "YYYY-MM-DD". Each
+cost carries the sharing rule in force on its date, so a statement reads the
+agreed split from the journal too.
 """
 
 from kotacerdas.journal.events import EventSchema, event_type
@@ -17,6 +19,12 @@ class CostState(EventSchema):
     amount_rupiah: int
     description_hash: str
     recorded_by_user_id: int
+    # The sharing rule in force on `incurred_on`, which divides the cost
+    # between the parties as it divides fees (see `sharing.statement`).
+    rule_version: str
+    city_bp: int
+    partner_bp: int
+    remainder_to: str
 
 
 @event_type("sharing.cost.recorded")

@@ -6,6 +6,7 @@ row that replaces the old one from its journal entry on.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -14,15 +15,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kotacerdas.city.models import City
 from kotacerdas.journal import services as journal
 from kotacerdas.journal.personal_data import PersonalDataError, reject_personal_data
-from kotacerdas.sharing import events
+from kotacerdas.sharing import events, schedule
 from kotacerdas.sharing.models import MAX_COST_RUPIAH, CostCategory, PartnerCost
+from kotacerdas.sharing.schedule import SharingRule
 
 logger = logging.getLogger(__name__)
 
 DESCRIPTION_MAX = 200
 REASON_MAX = 200
+# A run of digits as people write phone numbers: "0812-3456-7890", "+62 812 ...".
+DIGIT_RUN = re.compile(r"\+?\d[\d\s.\-]{6,}\d")
 
 
 class CostRejected(ValueError):
@@ -54,6 +59,7 @@ def record_cost(cost: CostInput, *, user: Any) -> PartnerCost:
     Raises CostRejected naming the field at fault; then nothing is written.
     """
     description = _check(cost, allow_zero=False)
+    rule = _rule_on(cost.incurred_on)
     with transaction.atomic(durable=True):
         row = PartnerCost.objects.create(
             pilot=cost.pilot,
@@ -66,7 +72,7 @@ def record_cost(cost: CostInput, *, user: Any) -> PartnerCost:
         )
         entry = journal.append(
             "sharing.cost.recorded",
-            events.CostRecorded(**_state(row)),
+            events.CostRecorded(**_state(row, rule)),
             actor=f"user:{user.pk}",
         )
         PartnerCost.objects.filter(pk=row.pk).update(entry_seq=entry.seq)
@@ -81,8 +87,8 @@ def correct_cost(
     """Replace a cost in effect by a new row and journal `sharing.cost.corrected`.
 
     The replacement keeps the original's pilot. Locks the original row, so
-    two corrections of the same cost cannot both pass; the second gets a
-    CostRejected on the field "cost" naming the correction that won.
+    two corrections of the same cost cannot both pass. The second raises
+    CostRejected on the field "cost", naming the correction that won.
     """
     cost = CostInput(
         pilot=original.pilot,
@@ -93,6 +99,7 @@ def correct_cost(
     )
     description = _check(cost, allow_zero=True)
     reason = _check_text("reason", reason, REASON_MAX)
+    rule = _rule_on(cost.incurred_on)
     try:
         with transaction.atomic(durable=True):
             locked = PartnerCost.objects.select_for_update().get(pk=original.pk)
@@ -111,7 +118,7 @@ def correct_cost(
             entry = journal.append(
                 "sharing.cost.corrected",
                 events.CostCorrected(
-                    **_state(row),
+                    **_state(row, rule),
                     corrects_cost_id=locked.pk,
                     reason_hash=journal.salted_hash(reason),
                 ),
@@ -190,9 +197,7 @@ def _check_text(field: str, text: str, max_length: int) -> str:
             _("Use at most %(max)s characters; this has %(count)s.")
             % {"max": max_length, "count": len(clean)},
         )
-    try:
-        reject_personal_data(clean, field)
-    except PersonalDataError:
+    if _looks_personal(clean):
         raise CostRejected(
             field,
             _(
@@ -200,11 +205,46 @@ def _check_text(field: str, text: str, max_length: int) -> str:
                 " Costs are shown to auditors and must not name people."
             ),
             code="personal_data",
-        ) from None
+        )
     return clean
 
 
-def _state(row: PartnerCost) -> dict[str, Any]:
+def _looks_personal(text: str) -> bool:
+    """Tell whether free text contains a NIK, KK, phone number or e-mail address.
+
+    The journal's guard checks a whole value against the phone pattern, so
+    each run of digits (with spaces, dots or dashes inside) is checked on its
+    own as well.
+    """
+    candidates = [text, *(m.group(0) for m in DIGIT_RUN.finditer(text))]
+    for candidate in candidates:
+        try:
+            reject_personal_data(candidate)
+        except PersonalDataError:
+            return True
+    return False
+
+
+def _rule_on(day: date) -> SharingRule:
+    """Return the sharing rule in force on `day` from the city profile."""
+    city = City.objects.order_by("id").first()
+    rules = schedule.rules_of(city.settings if city is not None else {})
+    rule = schedule.rule_on(rules, day)
+    if rule is None:
+        raise CostRejected(
+            "incurred_on",
+            _(
+                "No sharing rule is in force on %(day)s, so the cost cannot be"
+                " divided between the city and the partner. Enter a later date"
+                " or add a sharing rule to the city profile."
+            )
+            % {"day": day.isoformat()},
+            code="no_rule",
+        )
+    return rule
+
+
+def _state(row: PartnerCost, rule: SharingRule) -> dict[str, Any]:
     return {
         "cost_id": row.pk,
         "pilot_id": row.pilot_id,
@@ -214,4 +254,8 @@ def _state(row: PartnerCost) -> dict[str, Any]:
         "amount_rupiah": row.amount_rupiah,
         "description_hash": journal.salted_hash(row.description),
         "recorded_by_user_id": row.recorded_by.pk,
+        "rule_version": rule.version,
+        "city_bp": rule.city_bp,
+        "partner_bp": rule.partner_bp,
+        "remainder_to": rule.remainder_to,
     }
