@@ -89,6 +89,7 @@ ROLES: tuple[Role, ...] = (
             "ops.view_monitoring",
             "sharing.view_statement",
             "sharing.record_cost",
+            "pilot.view_trial_report",
             "pilot.manage_pilot",
             "pilot.view_pilot",
         ),
@@ -226,6 +227,7 @@ ROLES: tuple[Role, ...] = (
             "accounts.view_auditevent",
             "command.view_dashboard",
             "sharing.view_statement",
+            "pilot.view_trial_report",
         ),
         (
             _("Verify the ledger and receipts"),
@@ -242,6 +244,7 @@ ROLES: tuple[Role, ...] = (
             "registry.view_plate",
             *WASTE_VIEW,
             "command.view_dashboard",
+            "pilot.view_trial_report",
         ),
         (
             _("Watch the city-wide dashboard and map"),

@@ -120,3 +120,9 @@ class ServiceScope(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service}: {self.scope}"
+
+
+# Paper baseline figures for trial reports live in their own module.
+from kotacerdas.pilot.models_baseline import BaselineFigure  # noqa: E402
+
+__all__ = ["BaselineFigure", "Pilot", "PilotArea", "ServiceScope"]
