@@ -1,4 +1,4 @@
-"""Request ids and the request latency histogram for every response.
+"""Request ids, the request latency histogram and a Server-Timing header.
 
 The request id comes from the reverse proxy's X-Request-ID header when it
 looks like an id (nginx sends `$request_id`, 32 hex digits), or else is a new
@@ -19,6 +19,7 @@ from kotacerdas.ops.logging_json import current_request_id
 from kotacerdas.ops.metrics import observe_request
 
 REQUEST_ID_HEADER = "X-Request-ID"
+SERVER_TIMING_HEADER = "Server-Timing"
 # Letters, digits, dashes and dots only: the id is written to logs unescaped.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9.\-]{8,64}")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -49,13 +50,19 @@ class RequestMetricsMiddleware:
                 )
         finally:
             current_request_id.reset(token)
+        duration_s = time.perf_counter() - started
         observe_request(
             self.view_label(request),
             request.method if request.method in METHODS else "other",
             f"{response.status_code // 100}xx",
-            time.perf_counter() - started,
+            duration_s,
         )
         response.headers.setdefault(REQUEST_ID_HEADER, request_id)
+        # The server's own time (W3C Server Timing), without the time the
+        # request waited for a gunicorn thread: bench/load.py reads it.
+        response.headers.setdefault(
+            SERVER_TIMING_HEADER, f"app;dur={duration_s * 1000:.1f}"
+        )
         return response
 
     def incoming_request_id(self, request: HttpRequest) -> str | None:
