@@ -27,6 +27,8 @@ from kotacerdas.levy import billing, queries, services
 from kotacerdas.levy.models import Bill, BillingRun, Payment, Tariff
 from kotacerdas.levy.months import InvalidMonth, current_month, month_text, parse_month
 from kotacerdas.levy.services import FieldError, LevyError
+from kotacerdas.pilot.areas import require_at
+from kotacerdas.pilot.services import Service
 from kotacerdas.wallet import pins
 from kotacerdas.wallet.models import Channel
 
@@ -550,6 +552,8 @@ def pay_bill(request: HttpRequest, bill_id: int, body: PaymentIn) -> Reply:
         )
     if bill is None:
         return _not_found()
+    if channel == Channel.APP:
+        require_at(Service.LEVY_WALLET, bill)
     transfer_id = str(body.transfer_id or "")
     seen = Payment.objects.filter(transfer__client_id=transfer_id).exists()
     try:

@@ -108,3 +108,24 @@ def enabled_at(service: str, target: Any) -> bool:
     return switch.is_enabled(
         service, kelurahan_code=address.kelurahan_code, rw=address.rw, rt=address.rt
     )
+
+
+def require_at_typed(service: str, kelurahan_code: Any, rw: Any, rt: Any) -> None:
+    """Check an address as typed in a request, before the object exists.
+
+    A value that does not parse is left for the service's own field checks,
+    which name it; only a valid address is checked against the pilots.
+    """
+    if switch.scope_of(service) == Scope.EVERYWHERE:
+        return
+    from kotacerdas.city.codes import InvalidAreaCode, normalize_code
+
+    try:
+        code = normalize_code(str(kelurahan_code or ""))
+    except InvalidAreaCode:
+        return
+    parts = []
+    for value in (rw, rt):
+        text = str(value or "").strip()
+        parts.append(f"{int(text):03d}" if text.isdigit() and len(text) <= 3 else "")
+    switch.require(service, kelurahan_code=code, rw=parts[0], rt=parts[1])

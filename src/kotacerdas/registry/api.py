@@ -22,6 +22,8 @@ from pydantic import ConfigDict, Field
 from kotacerdas.accounts.api_auth import API_AUTH
 from kotacerdas.city.codes import InvalidAreaCode, normalize_code
 from kotacerdas.city.models import Area
+from kotacerdas.pilot.areas import require_at, require_at_typed
+from kotacerdas.pilot.services import Service
 from kotacerdas.registry import queries, services
 from kotacerdas.registry.forms import BuildingFilterForm
 from kotacerdas.registry.levy import LevyClass
@@ -214,11 +216,14 @@ def _outside(request: HttpRequest) -> Reply:
 
 
 def _find_building(request: HttpRequest, building_id: int) -> Building | None:
-    return (
+    building = (
         queries.with_live_plate(
             Building.objects.select_related("kelurahan", "unit").filter(pk=building_id)
         )
     ).first()
+    if building is not None:
+        require_at(Service.REGISTRY, building)
+    return building
 
 
 def _kelurahan_allowed(request: HttpRequest, code: Any) -> bool:
@@ -359,6 +364,7 @@ def create_building(request: HttpRequest, body: BuildingIn) -> Reply:
         return denied
     if not _kelurahan_allowed(request, body.kelurahan_code):
         return _outside(request)
+    require_at_typed(Service.REGISTRY, body.kelurahan_code, body.rw, body.rt)
     values = {k: "" if v is None else v for k, v in body.dict().items()}
     values["lat"], values["lng"] = body.lat, body.lng
     try:

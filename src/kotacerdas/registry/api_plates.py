@@ -14,6 +14,8 @@ from ninja import Field, Router, Schema
 from ninja.errors import AuthenticationError
 
 from kotacerdas.accounts.api_auth import user_for_token
+from kotacerdas.pilot.areas import require_at
+from kotacerdas.pilot.services import Service
 from kotacerdas.registry.plates import DOMAIN, Verdict, public_keys_json
 from kotacerdas.registry.scan import MAX_TEXT_CHARS, Outcome, look_up, scope_for
 
@@ -69,6 +71,8 @@ def verify(request: HttpRequest, body: VerifyIn) -> dict[str, object]:
     caller = _caller(request)
     lookup = look_up(body.text)
     outcome, plate = lookup.outcome, lookup.plate
+    if plate is not None:
+        require_at(Service.REGISTRY, plate.building)
     status: str | None = None
     if outcome in (Outcome.FOUND, Outcome.REVOKED) and plate is not None:
         status = plate.status

@@ -21,6 +21,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from kotacerdas.city.models import Area, City
+from kotacerdas.pilot.areas import require_at
+from kotacerdas.pilot.services import Service
 from kotacerdas.registry import queries, services
 from kotacerdas.registry.forms import (
     DEFAULT_PAGE_SIZE,
@@ -75,6 +77,7 @@ def _building(request: HttpRequest, building_id: int) -> Building:
     )
     if not queries.in_scope(request.user, building):
         raise OutsideKelurahan(building.kelurahan)
+    require_at(Service.REGISTRY, building)
     return building
 
 

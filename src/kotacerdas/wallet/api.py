@@ -44,6 +44,8 @@ from django.utils.translation import gettext as _
 from ninja import Query, Status
 
 from kotacerdas.journal.personal_data import PersonalDataError, reject_personal_data
+from kotacerdas.pilot.areas import require_at
+from kotacerdas.pilot.services import Service
 from kotacerdas.wallet import (
     api_services,  # noqa: F401  (adds its operations)
     display,
@@ -156,6 +158,7 @@ def _wallet_out(account: Account, policy: WalletPolicy, user: Any) -> dict[str, 
 def _own_wallet(request: HttpRequest) -> Account:
     account = services.wallet_for(request.user)
     assert account is not None  # wallet_for opens one when missing
+    require_at(Service.WALLET, account)
     return account
 
 
@@ -469,6 +472,7 @@ def _own_merchant(request: HttpRequest) -> Account:
                 "You have no merchant account yet. Ask the city's wallet office to open one."
             ),
         )
+    require_at(Service.WALLET, account)
     return account
 
 

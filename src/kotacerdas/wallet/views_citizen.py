@@ -23,6 +23,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kotacerdas import qr_photo
+from kotacerdas.pilot.areas import require_at
+from kotacerdas.pilot.services import Service
 from kotacerdas.qr_photo import MAX_PHOTO_BYTES, PhotoInvalid
 from kotacerdas.wallet import display, flows, pins, qris, services
 from kotacerdas.wallet import policy as wallet_policy
@@ -46,6 +48,9 @@ HISTORY_PAGE_SIZE = 20
 # amount and payee are hidden fields there, so their errors go above the form.
 CONFIRM_FIELDS = {"credit": "", "amount": "", "memo": "", "debit": "", "id": ""}
 STATIC_PAY_FIELDS = {**CONFIRM_FIELDS, "amount": "amount"}
+# Pages of a citizen's or merchant's own wallet, which run only where the
+# wallet service runs; a counter serves whoever comes to it.
+PERSONAL_WALLET = ("wallet.use_wallet", "wallet.receive_payments")
 
 
 def wallet_view(permission: str) -> Callable[[View], View]:
@@ -56,6 +61,8 @@ def wallet_view(permission: str) -> Callable[[View], View]:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.has_perm(permission):
                 raise PermissionDenied
+            if permission in PERSONAL_WALLET:
+                require_at(Service.WALLET, request.user)
             return view(request, *args, **kwargs)
 
         return login_required(wrapper)

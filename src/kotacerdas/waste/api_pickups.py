@@ -13,12 +13,15 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from kotacerdas.accounts.api_auth import API_AUTH
+from kotacerdas.pilot.areas import require_at
+from kotacerdas.pilot.services import Service
 from kotacerdas.waste.models import Pickup
 from kotacerdas.waste.pickups import (
     PickupConflict,
     PickupInput,
     PickupInvalid,
     record_pickup,
+    resolve_plate,
     scanned_at_text,
 )
 from kotacerdas.waste.pickups_route import route_data
@@ -160,6 +163,7 @@ def create_pickup(
     if not request.user.has_perm(RECORD):
         return _forbidden()
     raw = PickupInput(**body.dict())
+    _require_pickups_at(raw.plate)
     try:
         result = record_pickup(raw, request.user, photo=photo)
     except PickupInvalid as invalid:
@@ -171,6 +175,16 @@ def create_pickup(
     except PickupConflict as conflict:
         return _error(409, "id_conflict", conflict.message, conflict.field)
     return Status(201 if result.created else 200, pickup_out(result.pickup))
+
+
+def _require_pickups_at(plate: str) -> None:
+    """Raise ServiceOff when the plate's building or container is outside the pilot."""
+    try:
+        target, _typed = resolve_plate(plate)
+    except PickupInvalid:
+        # record_pickup names the bad plate in its field errors.
+        return
+    require_at(Service.PICKUPS, target)
 
 
 @router.get(

@@ -112,12 +112,28 @@ def ingest(
     origin = str(sensor_id)[:ORIGIN_CHARS] if isinstance(sensor_id, str) else ""
     try:
         container = sensor if isinstance(sensor, Container) else find_container(sensor)
+        _require_sensors_at(container)
         if isinstance(payload, bytes | str):
             payload = decode_message(payload)
         reading = parse_reading(payload, now)
     except SensorPayloadError as error:
         return reject(source, error, origin)
     return _store(container, reading, source, actor or f"sensor:{source}")
+
+
+def _require_sensors_at(container: Container) -> None:
+    """Reject a reading from a container outside the areas that run sensors.
+
+    Checked here rather than in each intake, so HTTP, MQTT and NGSI agree.
+    """
+    from kotacerdas.pilot.areas import enabled_at
+    from kotacerdas.pilot.services import Service
+    from kotacerdas.pilot.switch import ServiceOff, area_label
+
+    if not enabled_at(Service.SENSORS, container):
+        area = area_label(container.kelurahan.code)
+        message = str(ServiceOff(Service.SENSORS, area))
+        raise SensorPayloadError("service_off", message, "sensorId")
 
 
 def find_container(sensor_id: Any) -> Container:

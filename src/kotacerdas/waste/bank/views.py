@@ -13,6 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kotacerdas.pilot.areas import require_at
+from kotacerdas.pilot.services import Service
 from kotacerdas.waste.bank import book, sales, services, validation
 from kotacerdas.waste.bank.forms import (
     LinesForm,
@@ -30,6 +32,7 @@ from kotacerdas.waste.bank.services import BankError
 def _teller_unit(request: HttpRequest, code: str) -> Unit:
     unit = get_object_or_404(Unit.objects.select_related("account"), code=code)
     services.require_teller(request.user, unit)
+    require_at(Service.WASTE_BANK, unit)
     return unit
 
 
@@ -260,6 +263,7 @@ def _book_membership(request: HttpRequest, membership_id: int) -> Membership:
     membership = get_object_or_404(
         Membership.objects.select_related("unit", "account"), pk=membership_id
     )
+    require_at(Service.WASTE_BANK, membership.unit)
     if membership.account.holder_id == request.user.pk:
         return membership
     services.require_teller(request.user, membership.unit)
