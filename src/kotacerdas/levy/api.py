@@ -39,6 +39,8 @@ READ = (MANAGE, "wallet.view_all_accounts")
 COUNTER = "wallet.operate_counter"
 CITIZEN = "wallet.use_wallet"
 MAX_LIMIT = 500
+# Databases take a 64-bit OFFSET; a bound far below it gives 422, not 500.
+MAX_OFFSET = 1_000_000_000
 Loose = str | int | float | None
 Reply = Status[Any]
 # Errors that conflict with what is stored rather than with the request's form.
@@ -131,7 +133,7 @@ class BillFilters(Schema):
     household_id: int | None = None
     building_id: int | None = None
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class PaymentIn(Schema):

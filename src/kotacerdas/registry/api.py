@@ -38,6 +38,8 @@ from kotacerdas.registry.services import (
 router = Router(auth=API_AUTH)
 
 MAX_LIMIT = 500
+# Databases take a 64-bit OFFSET; a bound far below it gives 422, not 500.
+MAX_OFFSET = 1_000_000_000
 # Values a caller may send as a JSON string or number; services parse them.
 Loose = str | int | float | None
 Reply = Status[Any]
@@ -100,7 +102,7 @@ class BuildingFilters(Schema):
     plate_status: str = Field("", description="issued, installed or revoked.")
     status: str = ""
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class BuildingIn(Schema):

@@ -26,6 +26,8 @@ from kotacerdas.wallet.services import CLIENT_ID, MAX_AMOUNT, MEMO_MAX
 Loose = bool | int | float | str | None
 
 MAX_PAGE_SIZE = 200
+# Databases take a 64-bit OFFSET; a bound far below it gives 422, not 500.
+MAX_OFFSET = 1_000_000_000
 DEFAULT_PAGE_SIZE = 50
 # A reservation keeps the amount from the payer's use, so it may not wait
 # longer than a week.
@@ -504,8 +506,11 @@ def clean_page(query: PageQuery) -> tuple[int, int]:
             "limit",
             _("The page size must be from 1 to %(max)d.") % {"max": MAX_PAGE_SIZE},
         )
-    if offset < 0:
-        raise InvalidValue("offset", _("The offset must be zero or more."))
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidValue(
+            "offset",
+            _("The offset must be from 0 to %(max)d.") % {"max": MAX_OFFSET},
+        )
     return limit, offset
 
 
@@ -514,8 +519,10 @@ def _whole(value: Any, field: str, default: int) -> int:
         return default
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdecimal():
-        return int(value.strip())
+    text = value.strip() if isinstance(value, str) else ""
+    # int() refuses more than 4,300 digits; 18 digits always fit in 64 bits.
+    if text.lstrip("-").isdecimal() and len(text) <= 18:
+        return int(text)
     raise InvalidValue(field, _("Enter a whole number."))
 
 
