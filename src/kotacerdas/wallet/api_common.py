@@ -253,7 +253,7 @@ def check_pin_or_stored(
         pins.check_pin(user, pin)
     except pins.PinError:
         stored = Transfer.objects.filter(
-            client_id=request.id, request_hash=request.fingerprint("")
+            client_id=request.id, request_hash__in=request.known_hashes()
         ).first()
         if stored is None:
             raise

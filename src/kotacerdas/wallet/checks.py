@@ -35,6 +35,8 @@ class WalletChecker:
             }
             self.totals.setdefault(payload["account_id"], dict.fromkeys(TOTALS, 0))
             return None
+        if event_type == "wallet.fee.charged":
+            return self._check_fee(seq, payload)
         debit = self.totals.get(payload["debit_account_id"])
         credit = self.totals.get(payload["credit_account_id"])
         if debit is None or credit is None:
@@ -67,6 +69,21 @@ class WalletChecker:
         debit["debits_posted"] += amount
         credit["credits_posted"] += amount
         self.transfers[client_id] = self._row(seq, "posted", payload)
+        return None
+
+    def _check_fee(self, seq: int, payload: dict[str, Any]) -> str | None:
+        """Check that a fee's parts sum to it and match its journalled transfers."""
+        if payload["city_amount"] + payload["partner_amount"] != payload["fee_amount"]:
+            return (
+                f"entry {seq}: the parts of fee {payload['fee_code']} do not sum to it"
+            )
+        for part in ("city", "partner"):
+            client_id = payload[f"{part}_client_id"]
+            if client_id is None:
+                continue
+            row = self.transfers.get(client_id)
+            if row is None or row[2] != payload[f"{part}_amount"]:
+                return f"entry {seq}: the {part} part of a fee names transfer {client_id}, which does not match"
         return None
 
     @staticmethod

@@ -60,3 +60,33 @@ class TransferVoided(TransferEvent):
     pending_client_id: str
     # "voided" on request, "expired" when the reservation timed out.
     reason: str
+
+
+@event_type("wallet.fee.charged")
+class FeeCharged(EventSchema):
+    """A fee on one payment and its split, journalled with the fee's transfers.
+
+    It names the fee entry and the sharing rule that applied by their codes and
+    dates, so a statement recomputed from the journal alone gets the same
+    split however the schedule changes later. Dates are "YYYY-MM-DD".
+    """
+
+    payment_client_id: str
+    payment_kind: str
+    payment_amount: int
+    fee_code: str
+    fee_kind: str
+    fee_valid_from: str
+    fee_rate_bp: int
+    bearer: str
+    bearer_account_id: int
+    fee_amount: int
+    sharing_valid_from: str
+    city_bp: int
+    partner_bp: int
+    remainder_to: str
+    city_amount: int
+    partner_amount: int
+    # The client ids of the fee's transfers, or None for a part of 0 rupiah.
+    city_client_id: str | None
+    partner_client_id: str | None

@@ -250,7 +250,7 @@ def already_done(request: TransferRequest) -> Transfer | None:
     check. The same id with another body is left to the core, which rejects it.
     """
     stored = Transfer.objects.filter(client_id=request.id).first()
-    if stored is not None and stored.request_hash == request.fingerprint(""):
+    if stored is not None and stored.request_hash in request.known_hashes():
         return stored
     return None
 

@@ -40,7 +40,8 @@ PATHS: dict[str, tuple[set[str], set[str]]] = {
     TransferKind.LEVY: ({K.CITIZEN, K.MERCHANT, K.SETTLEMENT}, {K.REVENUE}),
     TransferKind.REFUND: ({K.MERCHANT, K.REVENUE}, {K.CITIZEN, K.MERCHANT}),
     TransferKind.WASTE_BANK_CREDIT: ({K.WASTE_BANK}, {K.CITIZEN}),
-    TransferKind.FEE: ({K.CITIZEN, K.MERCHANT}, {K.FEES}),
+    # The city bears a fee from the revenue account the levy was paid into.
+    TransferKind.FEE: ({K.CITIZEN, K.MERCHANT, K.REVENUE}, {K.FEES}),
 }
 
 # Accounts that are e-money held by a person: Bank Indonesia's balance and

@@ -126,6 +126,10 @@ def _facts(receipt: Receipt) -> list[tuple[str, str]]:
     ]
     if receipt.memo:
         facts.append((_("Bill or reference"), receipt.memo))
+    if receipt.fee and receipt.fee_payer is not None:
+        fee = "Rp" + number_format(receipt.fee, force_grouping=True)
+        paid_by = _("paid by %(name)s") % {"name": receipt.fee_payer.name}
+        facts.append((_("Fee"), f"{fee} · {paid_by}"))
     if receipt.counter:
         facts.append((_("Served by"), receipt.cashier_role))
     facts.append(

@@ -102,6 +102,9 @@ class Receipt:
     seal: Seal | None
     counter: bool
     cashier_role: str
+    # The fee charged with this transfer, and the side that paid it.
+    fee: int = 0
+    fee_payer: Party | None = None
 
 
 def clean_reference(text: str) -> str | None:
@@ -142,6 +145,7 @@ def build_receipt(transfer: Transfer) -> Receipt:
         # The expiry job stores its void as voided, so the receipt shows the
         # reservation's expired status instead.
         status = TransferStatus.EXPIRED
+    fee, fee_payer = linked_fee(transfer)
     return Receipt(
         reference=transfer.reference,
         kind=transfer.kind,
@@ -166,7 +170,27 @@ def build_receipt(transfer: Transfer) -> Receipt:
         seal=find_seal(transfer.entry_seq),
         counter=counter,
         cashier_role=cashier_role(transfer.actor) if counter else "",
+        fee=fee,
+        fee_payer=fee_payer,
     )
+
+
+def linked_fee(transfer: Transfer) -> tuple[int, Party | None]:
+    """Return the fee posted with a transfer and the side that paid it.
+
+    The fee's parts are the `fee` transfers linked under the transfer's id.
+    """
+    if transfer.link_group != transfer.client_id:
+        return 0, None
+    parts = list(
+        Transfer.objects.filter(
+            link_group=transfer.client_id, kind=TransferKind.FEE
+        ).select_related("debit_account__member", "debit_account__holder")
+    )
+    if not parts:
+        return 0, None
+    fee_payer = party(parts[0].debit_account, transfer.channel)
+    return sum(part.amount for part in parts), fee_payer
 
 
 def mask_number(number: str) -> str:

@@ -106,6 +106,10 @@ class TransferRequest:
         }
         return hashlib.sha256(journal.canonical_json(body)).hexdigest()
 
+    def known_hashes(self) -> set[str]:
+        """Return the stored hashes of this request, alone or linked with its fee."""
+        return {self.fingerprint(""), self.fingerprint(self.id)}
+
 
 @dataclass
 class _Plan:
@@ -312,15 +316,27 @@ def _account_state(account: Account) -> AccountOpened:
 
 
 def submit(request: TransferRequest, *, actor: str | None = None) -> Transfer:
-    """Carry out one transfer, or return it unchanged if its id was seen."""
-    return submit_linked([request], actor=actor)[0]
+    """Carry out one transfer and the fee it bears, or return it if its id was seen.
+
+    The fee, when the city's schedule has one for this transfer today, is
+    posted with it as linked transfers; see `wallet.fees`.
+    """
+    # Imported here because the fee module builds requests of this module.
+    from kotacerdas.wallet import fees
+
+    return fees.submit_with_fee(request, actor=actor)
 
 
 def submit_linked(
-    requests: Sequence[TransferRequest], *, actor: str | None = None
+    requests: Sequence[TransferRequest],
+    *,
+    actor: str | None = None,
+    events: Sequence[tuple[str, Any]] = (),
 ) -> list[Transfer]:
     """Carry out transfers that succeed or fail together, in order.
 
+    `events` are journalled after the transfers' own events, in the same
+    transaction, and only when the transfers are new.
     Raises TransferRejected for the first request that cannot be carried out;
     then none of them is written.
     """
@@ -343,7 +359,7 @@ def submit_linked(
             rows = []
             for request in requests:
                 rows.append(_plan_transfer(plan, request, link_group, now, actor))
-            return _write(plan, rows, actor)
+            return _write(plan, rows, actor, events)
     except IntegrityError:
         # Another client committed the same id between our check and insert.
         stored = _stored(requests, link_group)
@@ -790,14 +806,21 @@ def _month_credits(plan: _Plan, now: datetime) -> dict[int, int]:
     return plan.month_base
 
 
-def _write(plan: _Plan, rows: list[Transfer], actor: str | None) -> list[Transfer]:
+def _write(
+    plan: _Plan,
+    rows: list[Transfer],
+    actor: str | None,
+    events: Sequence[tuple[str, Any]] = (),
+) -> list[Transfer]:
     """Store the planned totals, the transfers and their journal events."""
     if not rows:
         return []
     storage.store_totals([a for a in plan.accounts.values() if a.pk in plan.touched])
     _store_month_credits(plan, rows[0].created_at)
-    entries = journal.append_many([_event(row) for row in rows], actor=actor)
-    for row, entry in zip(rows, entries, strict=True):
+    entries = journal.append_many(
+        [_event(row) for row in rows] + list(events), actor=actor
+    )
+    for row, entry in zip(rows, entries[: len(rows)], strict=True):
         row.entry_seq = entry.seq
     storage.insert_transfers(rows)
     return rows

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from kotacerdas.wallet import display, flows, services
+from kotacerdas.wallet import display, flows, receipts, services
 from kotacerdas.wallet.flows import FlowError
 from kotacerdas.wallet.forms import (
     CounterConfirmForm,
@@ -158,5 +158,6 @@ def counter_receipt(request: HttpRequest, reference: str) -> HttpResponse:
         **_row(transfer),
         "cashier": request.user.get_username(),
         "receipt_url": flows.receipt_url(transfer.reference),
+        "fee": receipts.linked_fee(transfer)[0],
     }
     return render(request, "wallet/counter_receipt.html", context)
