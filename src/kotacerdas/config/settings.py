@@ -184,6 +184,14 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 
+# Scan limits per signed-in user (or client address) and minute: the scan
+# page, the plate check API and the pickup API. A pickup sync after a day
+# offline sends one request per queued pickup, so its limit is higher.
+KOTACERDAS_SCAN_LIMIT_PER_MIN = env_int("KOTACERDAS_SCAN_LIMIT_PER_MIN", 60, minimum=1)
+KOTACERDAS_PICKUP_LIMIT_PER_MIN = env_int(
+    "KOTACERDAS_PICKUP_LIMIT_PER_MIN", 600, minimum=1
+)
+
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", _("Indonesian")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]

@@ -10,6 +10,10 @@ import tempfile
 
 os.environ.setdefault("KOTACERDAS_VAR_DIR", tempfile.mkdtemp(prefix="kotacerdas-test-"))
 os.environ.setdefault("KOTACERDAS_SEAL_INTERVAL_S", "0.2")
+# The cache that counts scans outlives each test, and SQLite reuses the user ids
+# a rolled-back test freed; tests of the limits set low limits themselves.
+os.environ.setdefault("KOTACERDAS_SCAN_LIMIT_PER_MIN", "1000000")
+os.environ.setdefault("KOTACERDAS_PICKUP_LIMIT_PER_MIN", "1000000")
 
 from kotacerdas.config.settings import *  # noqa: F403
 
