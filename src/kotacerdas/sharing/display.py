@@ -4,6 +4,7 @@ Every text is in the active language. Rows keep amounts as integers, so the
 page and the PDF format them and the spreadsheet keeps them as numbers.
 """
 
+import base64
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -193,6 +194,36 @@ def movement_rows(statement: Statement) -> list[list[str | int]]:
     ]
 
 
+def _block_texts(statement: Statement) -> list[str]:
+    """Name the signed block that covers the statement's entries, if any."""
+    block = statement.block
+    if block is None:
+        return [_("No block was sealed yet when the statement was computed.")]
+    texts = [
+        _(
+            "Block %(height)s, sealed %(sealed)s, has tree size %(size)s and"
+            " root hash (base64, as in its signed checkpoint) %(root)s."
+        )
+        % {
+            "height": block.height,
+            "size": block.tree_size,
+            "sealed": formats.date_format(
+                timezone.localtime(block.sealed_at), "j F Y H:i"
+            ),
+            "root": base64.b64encode(bytes(block.root_hash)).decode(),
+        }
+    ]
+    if block.tree_size < statement.position:
+        texts.append(
+            _(
+                "Entries %(first)s to %(last)s were not sealed yet; a later"
+                " block will cover them."
+            )
+            % {"first": block.tree_size, "last": statement.position - 1}
+        )
+    return texts
+
+
 def provenance(statement: Statement) -> list[str]:
     """Describe the journal position and the latest block in sentences."""
     texts = [
@@ -203,23 +234,7 @@ def provenance(statement: Statement) -> list[str]:
         )
         % {"size": statement.position, "last": statement.position - 1}
     ]
-    block = statement.block
-    if block is None:
-        texts.append(_("No block was sealed yet when the statement was computed."))
-    else:
-        texts.append(
-            _(
-                "Latest sealed block: height %(height)s, tree size %(size)s,"
-                " sealed %(sealed)s."
-            )
-            % {
-                "height": block.height,
-                "size": block.tree_size,
-                "sealed": formats.date_format(
-                    timezone.localtime(block.sealed_at), "j F Y H:i"
-                ),
-            }
-        )
+    texts += _block_texts(statement)
     if statement.shares_match_movements():
         texts.append(
             _(

@@ -234,8 +234,19 @@ def compute(month: date, party: str, position: int | None = None) -> Statement:
         costs=costs,
         movements=movements,
         computed_at=timezone.now(),
-        block=Block.objects.order_by("-height").first(),
+        block=_covering_block(position),
     )
+
+
+def _covering_block(position: int) -> Block | None:
+    """Return the first block whose tree holds entries 0 to position - 1.
+
+    Before such a block is sealed, return the latest block, which holds
+    fewer entries than the statement read.
+    """
+    covering = Block.objects.filter(tree_size__gte=max(position, 1))
+    found = covering.order_by("tree_size").first()
+    return found or Block.objects.order_by("-height").first()
 
 
 def month_bounds(month: date) -> tuple[datetime, datetime]:
