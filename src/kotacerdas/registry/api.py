@@ -26,6 +26,7 @@ from kotacerdas.pilot.areas import require_at, require_at_typed
 from kotacerdas.pilot.services import Service
 from kotacerdas.registry import queries, services
 from kotacerdas.registry.forms import BuildingFilterForm
+from kotacerdas.registry.identity_access import record_identity_view
 from kotacerdas.registry.levy import LevyClass
 from kotacerdas.registry.models import Building, Household, Member
 from kotacerdas.registry.services import (
@@ -280,7 +281,15 @@ def _household_out(household: Household, request: HttpRequest) -> dict[str, Any]
     unmasked = services.can_see_identity_numbers(request.user)
     members: QuerySet[Member] | list[Member] = []
     if request.user.has_perm("registry.view_member"):
-        members = household.members.filter(status=Member.Status.ACTIVE)
+        members = list(household.members.filter(status=Member.Status.ACTIVE))
+    if unmasked:
+        record_identity_view(
+            request.user,
+            "api:registry_household",
+            member_ids=[member.pk for member in members],
+            household_ids=[household.pk],
+            request=request,
+        )
     return {
         "id": household.pk,
         "building_id": household.building_id,

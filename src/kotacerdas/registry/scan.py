@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -28,8 +29,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kotacerdas import qr_photo
+from kotacerdas.config.ratelimit import Limit, RateLimited, hit
 from kotacerdas.qr_photo import PhotoInvalid
 from kotacerdas.registry import services
+from kotacerdas.registry.identity_access import record_identity_view
 from kotacerdas.registry.models import Building, Household, Member, Plate
 from kotacerdas.registry.plates import (
     REVOKED_KEY,
@@ -328,6 +331,18 @@ def household_views(building: Building, user: Any) -> list[HouseholdView]:
         views.append(
             HouseholdView(services.household_kk(household, unmasked=unmasked), members)
         )
+    if unmasked:
+        record_identity_view(
+            user,
+            "registry:scan",
+            member_ids=[
+                member.pk
+                for household in households
+                for member in household.members.all()
+                if member.status == Member.Status.ACTIVE
+            ],
+            household_ids=[household.pk for household in households],
+        )
     return views
 
 
@@ -359,6 +374,22 @@ def decode_photo(photo: UploadedFile) -> str:
 def _require_scan_rights(request: HttpRequest) -> None:
     if not has_scan_rights(request.user):
         raise PermissionDenied
+
+
+def scan_limit() -> Limit:
+    return Limit("scan", settings.KOTACERDAS_SCAN_LIMIT_PER_MIN)
+
+
+def throttled_message(retry_after_s: int) -> str:
+    return _(
+        "Too many scans in a short time. Wait %(seconds)s seconds, then scan again."
+    ) % {"seconds": retry_after_s}
+
+
+def _throttled(request: HttpRequest, limited: RateLimited) -> HttpResponse:
+    response = _page(request, None, throttled_message(limited.retry_after_s), 429)
+    response["Retry-After"] = str(limited.retry_after_s)
+    return response
 
 
 def _page(
@@ -404,11 +435,15 @@ def scan_texts() -> dict[str, str]:
 def scan_page(request: HttpRequest) -> HttpResponse:
     """Serve the scan page; a GET with `text` or `code`, or a POSTed photo, resolves."""
     _require_scan_rights(request)
+    text = request.GET.get("text") or request.GET.get("code") or ""
+    if request.method != "POST" and not text.strip():
+        return _page(request, None)
+    try:
+        hit(scan_limit(), request)
+    except RateLimited as limited:
+        return _throttled(request, limited)
     if request.method == "POST":
         return _scan_photo(request)
-    text = request.GET.get("text") or request.GET.get("code") or ""
-    if not text.strip():
-        return _page(request, None)
     return _page(request, resolve(text, request.user))
 
 
@@ -435,6 +470,22 @@ def _scan_photo(request: HttpRequest) -> HttpResponse:
 def scan_resolve(request: HttpRequest) -> HttpResponse:
     """Return the result panel for a text the camera read (fetched by scan.js)."""
     _require_scan_rights(request)
+    try:
+        hit(scan_limit(), request)
+    except RateLimited as limited:
+        response = render(
+            request,
+            "registry/partials/scan_result.html",
+            {
+                "result": {
+                    "outcome": "throttled",
+                    "message": throttled_message(limited.retry_after_s),
+                }
+            },
+            status=429,
+        )
+        response["Retry-After"] = str(limited.retry_after_s)
+        return response
     result = resolve(request.POST.get("text", ""), request.user)
     return render(request, "registry/partials/scan_result.html", {"result": result})
 

@@ -36,6 +36,7 @@ from kotacerdas.registry.forms import (
     PlateForm,
     apply_errors,
 )
+from kotacerdas.registry.identity_access import record_identity_view
 from kotacerdas.registry.models import Building, Household, Member, Residence
 from kotacerdas.registry.services import BuildingInput, MemberInput, RegistryInvalid
 
@@ -160,13 +161,35 @@ def building_detail(request: HttpRequest, building_id: int) -> HttpResponse:
             _household_view(household, unmasked, user.has_perm("registry.view_member"))
             for household in building.households.filter(status=Household.Status.ACTIVE)
         ]
-        context["residences"] = [
-            (residence, services.household_kk(residence.household, unmasked=unmasked))
-            for residence in Residence.objects.filter(building=building)
+        residences = (
+            Residence.objects.filter(building=building)
             .select_related("household__building")
             .order_by("-moved_in", "-id")
+        )
+        context["residences"] = [
+            (residence, services.household_kk(residence.household, unmasked=unmasked))
+            for residence in residences
         ]
+        if unmasked:
+            _record_building_identity_view(request, context)
     return render(request, "registry/building_detail.html", context)
+
+
+def _record_building_identity_view(
+    request: HttpRequest, context: dict[str, Any]
+) -> None:
+    households = [view["household"].pk for view in context["households"]]
+    households += [residence.household_id for residence, _kk in context["residences"]]
+    members = [
+        member.pk for view in context["households"] for member, _nik in view["members"]
+    ]
+    record_identity_view(
+        request.user,
+        "registry:building_detail",
+        member_ids=members,
+        household_ids=households,
+        request=request,
+    )
 
 
 def _household_view(
@@ -439,14 +462,20 @@ def household_retire(request: HttpRequest, household_id: int) -> HttpResponse:
         services.retire_household(household, actor=request.user)
         messages.success(request, _("Retired the household and its members."))
         return _to_detail(household.building_id)
+    unmasked = services.can_see_identity_numbers(request.user)
     context = {
         "form": form,
         "household": household,
         "building": household.building,
-        "kk": services.household_kk(
-            household, unmasked=services.can_see_identity_numbers(request.user)
-        ),
+        "kk": services.household_kk(household, unmasked=unmasked),
     }
+    if unmasked:
+        record_identity_view(
+            request.user,
+            "registry:household_retire",
+            household_ids=[household.pk],
+            request=request,
+        )
     return render(request, "registry/household_retire.html", context)
 
 
@@ -496,6 +525,13 @@ def member_edit(request: HttpRequest, member_id: int) -> HttpResponse:
             return _to_detail(member.household.building_id)
     context = {"form": form, "member": member, "household": member.household}
     context["building"] = member.household.building
+    if unmasked:
+        record_identity_view(
+            request.user,
+            "registry:member_edit",
+            member_ids=[member.pk],
+            request=request,
+        )
     return render(request, "registry/member_form.html", context)
 
 
