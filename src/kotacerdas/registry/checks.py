@@ -19,6 +19,8 @@ STATE_EVENTS = {
     "registry.member.added": ("member", "member_id"),
     "registry.member.changed": ("member", "member_id"),
     "registry.member.removed": ("member", "member_id"),
+    "registry.member.erased": ("member", "member_id"),
+    "registry.household.erased": ("household", "household_id"),
 }
 NOT_STATE = {"changed_fields", "from_building_id"}
 MAX_PROBLEMS = 20

@@ -99,3 +99,13 @@ class MemberChanged(MemberState):
 @event_type("registry.member.removed")
 class MemberRemoved(MemberState):
     pass
+
+
+@event_type("registry.member.erased")
+class MemberErased(MemberState):
+    """A member's personal data was erased on request; `details_hash` is new."""
+
+
+@event_type("registry.household.erased")
+class HouseholdErased(HouseholdState):
+    """A household's KK was erased with the last of its members' data."""
