@@ -14,6 +14,7 @@ ALIASES = {
     "bank-sim": "bank_sim",
     "sensor-sim": "sensor_sim",
     "sensor-intake": "sensor_intake",
+    "pii-scan": "pii_scan",
 }
 
 
