@@ -22,6 +22,7 @@ from kotacerdas.city.models import Area
 from kotacerdas.levy import billing
 from kotacerdas.levy.models import Bill
 from kotacerdas.pilot import services_api as pilots
+from kotacerdas.pilot.models import Pilot
 from kotacerdas.pilot.services import Scope, Service
 from kotacerdas.registry.models import Building, Household
 from kotacerdas.registry.services import (
@@ -346,3 +347,28 @@ def test_sensors_off_outside_pilot(city) -> None:
     assert list(SensorReading.objects.values_list("container", flat=True)) == [
         inside.pk
     ]
+
+
+# Ending and growing ----------------------------------------------------------------
+
+
+def test_growing_and_ending_lose_nothing(signed_in, city) -> None:
+    inside, outside = add_house(INSIDE), add_house(OUTSIDE)
+    switch_on_only_in_pilot(Service.PICKUPS)
+    pilot = Pilot.objects.get(slug="pilot-pickups")
+    client = signed_in("collector")
+    first = _pickup(client, inside)
+
+    pilots.grow_pilot(pilot, [OUTSIDE])
+    grown = _pickup(client, outside)
+    pilots.end_pilot(pilot)
+    after_end = _pickup(client, inside)
+
+    assert first.status_code == 201
+    assert grown.status_code == 201, grown.content
+    assert_api_rejected(after_end, "Proven pickups", "Pasar Usang")
+    assert Pickup.objects.filter(building=inside).count() == 1
+    assert Pickup.objects.filter(building=outside).count() == 1
+    pilot.refresh_from_db()
+    assert pilot.areas.count() == 2
+    assert pilot.ended_at is not None
