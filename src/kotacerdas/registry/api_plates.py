@@ -11,13 +11,21 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 
 from kotacerdas.accounts.api_auth import user_for_token
+from kotacerdas.config.ratelimit import RateLimited, hit
 from kotacerdas.pilot.areas import require_at
 from kotacerdas.pilot.services import Service
 from kotacerdas.registry.plates import DOMAIN, Verdict, public_keys_json
-from kotacerdas.registry.scan import MAX_TEXT_CHARS, Outcome, look_up, scope_for
+from kotacerdas.registry.scan import (
+    MAX_TEXT_CHARS,
+    Outcome,
+    look_up,
+    scan_limit,
+    scope_for,
+    throttled_message,
+)
 
 router = Router()
 
@@ -69,6 +77,10 @@ def _caller(request: HttpRequest) -> Any:
 @router.post("/verify", response=VerifyOut, auth=None, summary="Check a scanned plate")
 def verify(request: HttpRequest, body: VerifyIn) -> dict[str, object]:
     caller = _caller(request)
+    try:
+        hit(scan_limit(), request)
+    except RateLimited as limited:
+        raise HttpError(429, throttled_message(limited.retry_after_s)) from None
     lookup = look_up(body.text)
     outcome, plate = lookup.outcome, lookup.plate
     if plate is not None:

@@ -7,12 +7,15 @@ photo travels in the same request.
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
+from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from kotacerdas.accounts.api_auth import API_AUTH
+from kotacerdas.config.ratelimit import Limit, RateLimited, hit
 from kotacerdas.pilot.areas import require_at
 from kotacerdas.pilot.services import Service
 from kotacerdas.waste.models import Pickup
@@ -29,7 +32,7 @@ from kotacerdas.waste.pickups_route import route_data
 router = Router(auth=API_AUTH)
 
 RECORD = "waste.record_pickup"
-ERRORS = frozenset({401, 403, 409, 422})
+ERRORS = frozenset({401, 403, 409, 422, 429})
 Reply = Status[Any]
 
 
@@ -162,6 +165,7 @@ def create_pickup(
 ) -> Reply:
     if not request.user.has_perm(RECORD):
         return _forbidden()
+    _count_pickup(request)
     raw = PickupInput(**body.dict())
     _require_pickups_at(raw.plate)
     try:
@@ -175,6 +179,22 @@ def create_pickup(
     except PickupConflict as conflict:
         return _error(409, "id_conflict", conflict.message, conflict.field)
     return Status(201 if result.created else 200, pickup_out(result.pickup))
+
+
+def _count_pickup(request: HttpRequest) -> None:
+    """Raise HttpError 429 (code `throttled`) past the collector's pickup limit."""
+    limit = Limit("pickup", settings.KOTACERDAS_PICKUP_LIMIT_PER_MIN)
+    try:
+        hit(limit, request)
+    except RateLimited as limited:
+        raise HttpError(
+            429,
+            _(
+                "Too many pickups in a short time. Wait %(seconds)s seconds, "
+                "then send again; pickups already sent are kept."
+            )
+            % {"seconds": limited.retry_after_s},
+        ) from None
 
 
 def _require_pickups_at(plate: str) -> None:
