@@ -5,7 +5,9 @@ import datetime
 import pytest
 from django.utils import timezone, translation
 
+from kotacerdas.journal.keys import node_verifier
 from kotacerdas.journal.models import Entry
+from kotacerdas.journal.verify import verify_ledger
 from kotacerdas.pilot import services_api as api
 from kotacerdas.pilot.models import Pilot, ServiceScope
 from kotacerdas.pilot.services import Scope, Service
@@ -121,3 +123,31 @@ def test_set_scope_journals_changes_only(city) -> None:
 
     assert ServiceScope.objects.get(service="wallet").scope == "pilot_areas"
     assert len(_events("pilot.scope.changed")) == 1
+
+
+def test_ledger_clean_after_pilot_changes(city) -> None:
+    pilot = api.create_pilot(_input())
+    api.grow_pilot(pilot, ["13.74.01.1002"])
+    api.change_pilot(pilot, _input(name="Renamed", services=[Service.SENSORS]))
+    api.end_pilot(pilot)
+    api.set_scope(Service.SENSORS, Scope.PILOT_AREAS)
+
+    assert verify_ledger(node_verifier()).problems == []
+
+
+def test_ledger_finds_pilot_changed_outside_services(city) -> None:
+    pilot = api.create_pilot(_input())
+    Pilot.objects.filter(pk=pilot.pk).update(services=["sensors"])
+
+    problems = verify_ledger(node_verifier()).problems
+
+    assert problems == [f"pilot: pilot {pilot.pk}: table differs from its events"]
+
+
+def test_ledger_finds_scope_changed_outside_services(city) -> None:
+    api.set_scope(Service.WALLET, Scope.PILOT_AREAS)
+    ServiceScope.objects.filter(service="wallet").update(scope="everywhere")
+
+    problems = verify_ledger(node_verifier()).problems
+
+    assert problems == ["pilot: scope of wallet: table differs from its events"]

@@ -9,4 +9,8 @@ class PilotConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from kotacerdas.journal.checks import register_checker
         from kotacerdas.pilot import events  # noqa: F401  (declares event types)
+        from kotacerdas.pilot.checks import PilotChecker
+
+        register_checker("pilot", PilotChecker)
