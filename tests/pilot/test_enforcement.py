@@ -205,11 +205,11 @@ def test_levy_wallet_off_outside_pilot(city) -> None:
     outside_bill = Bill.objects.get(building=outside_household.building)
 
     paid = _pay(client_of(insider), inside_bill)
-    refused = _pay(client_of(outsider), outside_bill)
+    rejected = _pay(client_of(outsider), outside_bill)
     page = client_of(outsider).get(reverse("levy:pay_bill", args=[outside_bill.pk]))
 
     assert paid.status_code == 201, paid.content
-    assert_api_rejected(refused, "Levy payment by wallet", "Ganting")
+    assert_api_rejected(rejected, "Levy payment by wallet", "Ganting")
     assert_page_rejected(page, "Levy payment by wallet", "Ganting")
     outside_bill.refresh_from_db()
     assert outside_bill.outstanding > 0
@@ -246,10 +246,10 @@ def test_pickups_off_outside_pilot(signed_in, city) -> None:
     client = signed_in("collector")
 
     recorded = _pickup(client, inside)
-    refused = _pickup(client, outside)
+    rejected = _pickup(client, outside)
 
     assert recorded.status_code == 201, recorded.content
-    assert_api_rejected(refused, "Proven pickups", "Ganting")
+    assert_api_rejected(rejected, "Proven pickups", "Ganting")
     assert not Pickup.objects.filter(building=outside).exists()
 
 

@@ -113,8 +113,8 @@ def enabled_at(service: str, target: Any) -> bool:
 def require_at_typed(service: str, kelurahan_code: Any, rw: Any, rt: Any) -> None:
     """Check an address as typed in a request, before the object exists.
 
-    A value that does not parse is left for the service's own field checks,
-    which name it; only a valid address is checked against the pilots.
+    A value that does not parse is left to the service's own field checks,
+    which name it. Only a valid address is checked against the pilots.
     """
     if switch.scope_of(service) == Scope.EVERYWHERE:
         return

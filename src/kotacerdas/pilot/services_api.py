@@ -67,7 +67,7 @@ class AreaInput:
 
 @dataclass(frozen=True)
 class PilotInput:
-    """A pilot as typed in the management form, a TOML file or the demo."""
+    """A pilot as typed in the management form or written by the demo."""
 
     slug: str
     name: str
@@ -443,9 +443,9 @@ def grow_pilot(
 def end_pilot(pilot: Pilot, *, actor: Any = None) -> Pilot:
     """End a pilot now and journal `pilot.pilot.ended`.
 
-    Its services stop in its areas from today. `ends_on` becomes today (or the
-    start date, for a pilot that had not started) so trial figures cover the
-    days it ran; the pilot, its areas and every recorded row stay.
+    Its services stop in its areas from today. `ends_on` becomes today, or the
+    start date for a pilot that had not started, so trial figures cover the
+    days it ran. The pilot, its areas and every recorded row stay.
     """
     _reject_ended(pilot)
     today = timezone.localdate()

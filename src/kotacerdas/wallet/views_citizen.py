@@ -49,7 +49,7 @@ HISTORY_PAGE_SIZE = 20
 CONFIRM_FIELDS = {"credit": "", "amount": "", "memo": "", "debit": "", "id": ""}
 STATIC_PAY_FIELDS = {**CONFIRM_FIELDS, "amount": "amount"}
 # Pages of a citizen's or merchant's own wallet, which run only where the
-# wallet service runs; a counter serves whoever comes to it.
+# wallet service runs. A counter serves customers from every area.
 PERSONAL_WALLET = ("wallet.use_wallet", "wallet.receive_payments")
 
 
