@@ -29,5 +29,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("command/", include("kotacerdas.command.urls")),
     path("sharing/", include("kotacerdas.sharing.urls")),
     path("pilot/", include("kotacerdas.pilot.urls")),
+    path("pilot/", include("kotacerdas.pilot.urls_trial")),
     path("", include("kotacerdas.ops.urls")),
 ]

@@ -214,6 +214,7 @@ def build_demo_activity(seed: int = DEFAULT_SEED) -> list[str]:
     Returns one summary line per part. Runs after `build_demo_registry`.
     """
     from kotacerdas.demo.levies import build_demo_levies
+    from kotacerdas.demo.pilot import build as build_demo_pilot
     from kotacerdas.demo.wallets import build_demo_wallets
     from kotacerdas.demo.waste import build as build_demo_waste
     from kotacerdas.demo.waste_activity import build as build_demo_waste_activity
@@ -223,6 +224,7 @@ def build_demo_activity(seed: int = DEFAULT_SEED) -> list[str]:
     lines.append(build_demo_levies(seed).result_line())
     lines.append(build_demo_waste(seed).result_line())
     lines.extend(build_demo_waste_activity(seed).result_lines())
+    lines.append(build_demo_pilot(seed).result_line())
     partner, _created = register_demo_partner()
     lines.append(
         f"Registered the simulated bank {partner.partner_id} for SNAP top-ups."
