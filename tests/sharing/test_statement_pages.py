@@ -122,6 +122,9 @@ def test_page_shows_figures_and_position(signed_in, trading):
     assert "QRIS-UMI" in page
     assert "=Server sewa" in page
     assert f"Rp{found.owed_to_partner_rupiah:,}" in page
+    # The partner's costs exceed its fee share, and the sign leads the symbol.
+    assert found.party_net_rupiah < 0
+    assert f"-Rp{-found.party_net_rupiah:,}" in page
     assert "equals the wallet ledger" in page
     assert f"position={found.position}" in page
 

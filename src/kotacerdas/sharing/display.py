@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from kotacerdas.sharing.models import CostCategory, PartnerCost
 from kotacerdas.sharing.schedule import CASHOUT, CITY, LEVY_SERVICE, QR_MDR, TOPUP
 from kotacerdas.sharing.statement import FEES_CITY, FEES_PARTNER, Rule, Statement
+from kotacerdas.wallet.display import rupiah
 
 PARTY_LABELS = {
     CITY: gettext_lazy("City government"),
@@ -37,6 +38,16 @@ class SummaryLine:
     label: str
     amount_rupiah: int
     strong: bool = False
+
+    @property
+    def text(self) -> str:
+        return money(self.amount_rupiah)
+
+
+def money(amount_rupiah: int) -> str:
+    """Format rupiah with the sign before the symbol: -Rp1.284.100."""
+    sign = "-" if amount_rupiah < 0 else ""
+    return sign + rupiah(abs(amount_rupiah))
 
 
 def party_label(party: str) -> str:

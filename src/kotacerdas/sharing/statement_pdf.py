@@ -12,7 +12,6 @@ from kotacerdas.city.models import City
 from kotacerdas.command.monthly_report_pdf import latin1
 from kotacerdas.sharing import display
 from kotacerdas.sharing.statement import Statement
-from kotacerdas.wallet.display import rupiah
 
 MARGIN_MM = 12.0
 PAGE_WIDTH_MM = 210.0
@@ -132,7 +131,7 @@ def _draw_summary(pdf: FPDF, statement: Statement) -> None:
         pdf.cell(
             0,
             LINE_MM,
-            latin1(rupiah(line.amount_rupiah)),
+            latin1(line.text),
             align="R",
             new_x="LMARGIN",
             new_y="NEXT",
