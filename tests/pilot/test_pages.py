@@ -124,12 +124,13 @@ def test_scopes_form_sets_scope(signed_in, city) -> None:
     data = {code: "everywhere" for code in Service.values}
     data["sensors"] = "pilot_areas"
 
-    response = client.post("/pilot/scopes/", data)
+    response = client.post("/pilot/scopes/", data, **ENGLISH)
 
     assert response.status_code == 302
     assert ServiceScope.objects.get(service="sensors").scope == "pilot_areas"
     listing = client.get("/pilot/", **ENGLISH).content.decode()
     assert "only in pilot areas" in listing
+    assert "Sensors now runs nowhere" in listing
 
 
 def test_navigation_links_pilots_for_admin(signed_in, city) -> None:

@@ -192,6 +192,20 @@ def pilot_end(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("pilot:detail", slug=pilot.slug)
 
 
+def _warn_if_off_everywhere(request: HttpRequest) -> None:
+    """Warn about a service limited to pilot areas that no pilot runs today."""
+    for code, label in Service.choices:
+        if not switch.is_enabled_anywhere(code):
+            messages.warning(
+                request,
+                _(
+                    "%(service)s now runs nowhere: no pilot running today has it "
+                    "switched on."
+                )
+                % {"service": label},
+            )
+
+
 @manager_page
 @require_http_methods(["GET", "POST"])
 def scopes(request: HttpRequest) -> HttpResponse:
@@ -207,6 +221,7 @@ def scopes(request: HttpRequest) -> HttpResponse:
             apply_errors(form, invalid.errors)
         else:
             messages.success(request, _("Saved where each service runs."))
+            _warn_if_off_everywhere(request)
             return redirect("pilot:list")
     status = 422 if request.method == "POST" else 200
     return render(request, "pilot/scopes.html", {"form": form}, status=status)
