@@ -96,13 +96,14 @@ def test_demo_pilot_report_matches_journal(pilot_city):
     assert area[TrialMetric.WALLETS].baseline_source == "journal"
 
     # The checkpoint is the latest block, which covers every folded entry.
-    block = Block.objects.order_by("-height").first()
+    block = Block.objects.latest("height")
     assert report.provenance.block_height == block.height
     assert report.provenance.position == block.tree_size
 
 
 def test_changed_rollups_fail_the_check(pilot_city):
     tally = Tally.objects.filter(metric="transfers_citizen").first()
+    assert tally is not None
     tally.value += 5
     tally.save()
 
@@ -127,12 +128,11 @@ def test_report_page_and_pdf_both_languages(pilot_city):
     client = Client()
     client.force_login(User.objects.get(username="command"))
     report = build_trial_report(pilot_city)
-    block = Block.objects.order_by("-height").first()
+    block = Block.objects.latest("height")
     root = base64.b64encode(bytes(block.root_hash)).decode()
     page_url = reverse("pilot_trial:report", args=[pilot_city.slug])
     pdf_url = reverse("pilot_trial:report_pdf", args=[pilot_city.slug])
 
-    headings = {"en": "Non-pilot areas", "id": None}
     texts = {}
     for language in ("en", "id"):
         with translation.override(language):
@@ -157,8 +157,8 @@ def test_report_page_and_pdf_both_languages(pilot_city):
         assert root in text
         assert root in html
         assert f"{report.provenance.position - 1}" in text
-        if headings[language]:
-            assert headings[language] in text
-            assert headings[language] in html
+        if language == "en":
+            assert "Non-pilot areas" in text
+            assert "Non-pilot areas" in html
     assert "Method" in texts["en"]
     assert texts["en"] != texts["id"]

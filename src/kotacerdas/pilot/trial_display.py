@@ -5,6 +5,7 @@ The page and the PDF both read their words from here, so they say the same.
 
 import base64
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.utils import formats, timezone
@@ -87,7 +88,7 @@ def _table_title(table: AreaTable, names: dict[str, str]) -> str:
     }
 
 
-def _day(value: object) -> str:
+def _day(value: date) -> str:
     return formats.date_format(value, "j F Y")
 
 
