@@ -22,7 +22,7 @@ ROW_MM = 5.0
 LABEL_WIDTH_MM = 130.0
 GRID_RGB = (200, 200, 200)
 # Column widths of the tables; each set adds up to TEXT_WIDTH_MM.
-REVENUE_COLUMNS_MM = (22.0, 34.0, 52.0, 14.0, 22.0, 21.0, 21.0)
+REVENUE_COLUMNS_MM = (20.0, 46.0, 38.0, 16.0, 22.0, 22.0, 22.0)
 COST_COLUMNS_MM = (18.0, 16.0, 20.0, 20.0, 49.0, 21.0, 21.0, 21.0)
 MOVEMENT_COLUMNS_MM = (78.0, 36.0, 36.0, 36.0)
 
@@ -159,10 +159,13 @@ def _draw_table(
         _paragraphs(pdf, [empty])
         return
     pdf.set_font(FONT, style="B", size=7)
-    _row(pdf, headings, widths, border="B")
+    # Columns whose first row holds a number are right-aligned, headings too.
+    first = rows[0] if rows else headings
+    aligns = ["R" if isinstance(value, int) else "L" for value in first]
+    _row(pdf, headings, widths, aligns)
     pdf.set_font(FONT, size=7)
     for row in rows:
-        _row(pdf, [_cell_text(value) for value in row], widths, border="B")
+        _row(pdf, [_cell_text(value) for value in row], widths, aligns)
 
 
 def _cell_text(value: str | int) -> str:
@@ -171,12 +174,14 @@ def _cell_text(value: str | int) -> str:
     return value
 
 
-def _row(pdf: FPDF, cells: list[str], widths: tuple[float, ...], border: str) -> None:
+def _row(
+    pdf: FPDF, cells: list[str], widths: tuple[float, ...], aligns: list[str]
+) -> None:
     if pdf.get_y() + ROW_MM > pdf.h - 14:
         pdf.add_page()
-    for text, width in zip(cells, widths, strict=True):
+    for text, width, align in zip(cells, widths, aligns, strict=True):
         fitted = _fit(pdf, latin1(text), width)
-        pdf.cell(width, ROW_MM, fitted, border=border)
+        pdf.cell(width, ROW_MM, fitted, border="B", align=align)
     pdf.ln(ROW_MM)
 
 
