@@ -1,9 +1,9 @@
 """A pilot's trial figures: baseline, trial and non-pilot areas, side by side.
 
-Every figure is a function over the command center's tallies (`Tallies`), so
-the report computes it from the stored rollups and a check computes it again
-from a fold of the journal (`recompute_trial`); the two agree unless the
-rollups no longer match the journal.
+Every figure is a function over the command center's tallies (`Tallies`). The
+report computes it from the stored rollups, and a check computes it again from
+a fold of the journal (`recompute_trial`). The two agree unless the rollups no
+longer match the journal.
 
 Tallies go no finer than the kelurahan, so a pilot area that is an RW or RT
 is evaluated over its whole kelurahan, and the method text says so.
@@ -243,7 +243,7 @@ def _baseline(
     paper: PaperFigures,
     window: Window,
 ) -> tuple[int | None, str]:
-    """A paper figure where one was entered, else the journal's figure.
+    """Return a paper figure where one was entered, else the journal's figure.
 
     For all the pilot's kelurahan together, a figure entered for the whole
     pilot wins. Otherwise additive figures add up each kelurahan's own
@@ -272,7 +272,7 @@ def _others(
     buildings: int,
     buildings_others: int | None,
 ) -> int | None:
-    """The non-pilot kelurahan's value, counts scaled to the area's buildings.
+    """Return the non-pilot kelurahan's value, counts scaled to the area's buildings.
 
     Rates and averages are compared as they are. Counts and amounts are
     scaled by buildings(area) / buildings(non-pilot kelurahan), rounded half

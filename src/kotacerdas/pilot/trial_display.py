@@ -28,7 +28,11 @@ def change_text(unit: str, value: int | None) -> str:
     """Format a difference with its sign; rates change by percentage points."""
     if value is None:
         return MISSING
-    sign = "+" if value > 0 else ("-" if value < 0 else "")
+    sign = ""
+    if value > 0:
+        sign = "+"
+    elif value < 0:
+        sign = "-"
     if unit == "percent":
         amount = decimal(Decimal(abs(value)) / 10, 1)
         return _("%(sign)s%(amount)s points") % {"sign": sign, "amount": amount}
