@@ -26,9 +26,9 @@ class PartnerCost(models.Model):
     """One cost the technology partner bore for a pilot, as recorded or corrected.
 
     Rows are never edited. A correction is a new row whose `corrects` names
-    the row it replaces; a row has at most one correction (the unique
-    one-to-one), so corrections form a chain and the last row of a chain is
-    the one in effect. Only a correction may have an amount of 0, which
+    the row it replaces. The one-to-one is unique, so a row has at most one
+    correction, corrections form a chain, and the last row of a chain is the
+    one in effect. Only a correction may have an amount of 0, which
     withdraws the cost, and a correction must give its reason.
     """
 
