@@ -209,3 +209,31 @@ def test_limit_below_minimum_fails_loudly():
     )
     assert output.returncode != 0
     assert "KOTACERDAS_MAX_BODY_BYTES" in output.stderr
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 100_000, '{"text": ' * 50_000, "[" * 201 + "]" * 201],
+)
+def test_deeply_nested_json_gets_400(city, body):
+    response = Client().post("/api/plates/verify", body, content_type="text/plain")
+    assert response.status_code == 400
+    error = assert_error_shape(response.json(), "bad_request")
+    assert "nested more than 200 levels" in error["message"]
+
+
+def test_deeply_nested_snap_body_gets_400(city):
+    response = Client().post(
+        "/v1.0/transfer-va/inquiry", "[" * 100_000, content_type="application/json"
+    )
+    assert response.status_code == 400
+    error = assert_error_shape(response.json(), "bad_request")
+    assert "nested more than 200 levels" in error["message"]
+
+
+def test_brackets_inside_strings_do_not_count(city):
+    body = '{"text": "' + "[" * 300 + '"}'
+    response = Client().post(
+        "/api/plates/verify", body, content_type="application/json"
+    )
+    assert response.status_code == 200

@@ -8,11 +8,11 @@ limit before any code reads it, with 413 and a message naming the limit:
 - a multipart body with files: KOTACERDAS_MAX_REQUEST_BYTES, above the
   largest upload any page accepts (each upload then has its own smaller limit).
 
-It also turns Django's own limit errors, raised while a view reads the body
-or the query, into the same replies: the form fields of a multipart body over
-`DATA_UPLOAD_MAX_MEMORY_SIZE` get 413, and more fields or query parameters
-than `DATA_UPLOAD_MAX_NUMBER_FIELDS` get 400 naming the limit. Django would
-otherwise return its plain 400 page.
+It also replaces Django's plain 400 page for the limit errors raised while a
+view reads the body or the query. The form fields of a multipart body over
+`DATA_UPLOAD_MAX_MEMORY_SIZE` get 413. More fields or query parameters than
+`DATA_UPLOAD_MAX_NUMBER_FIELDS` get 400 naming the limit. A JSON body nested
+deeper than MAX_JSON_DEPTH gets 400 before any parser reads it.
 
 `ApiErrorShapeMiddleware` gives every error under /api/ that did not come from
 an API handler (405 for a method the operation lacks, 404 for an unknown
@@ -21,6 +21,7 @@ path, 413 from the limits above) the shape the API documents:
 """
 
 import logging
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -46,6 +47,34 @@ ERROR_CODES = {
     413: "too_large",
     429: "throttled",
 }
+
+
+# A body nested deeper than this is rejected before any JSON parser reads it.
+# Python's parser recurses once per level, and py_ecc (imported under web3)
+# raises the interpreter's recursion limit to 100,000, so a body nested about
+# 100,000 deep crashes the process with a segmentation fault instead of
+# raising RecursionError.
+MAX_JSON_DEPTH = 200
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+
+
+def nested_deeper_than(body: bytes, limit: int) -> bool:
+    """Return whether the arrays and objects of a JSON text nest deeper than `limit`.
+
+    Brackets inside strings do not count. Text that is not JSON is measured
+    the same way, which errs toward rejecting it.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", body))
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
 
 
 def _size_text(size_bytes: int) -> str:
@@ -79,8 +108,12 @@ def body_limit_message(request: HttpRequest) -> str | None:
 
 
 def error_response(request: HttpRequest, status: int, message: str) -> HttpResponse:
-    """Return the error as the API's JSON shape under /api/, else as a page."""
-    if request.path.startswith(API_PREFIX):
+    """Return the error in the API's JSON shape to API and JSON clients, else as a page."""
+    # NOTE: SNAP clients get this shape too, not a SNAP response code.
+    if (
+        request.path.startswith(API_PREFIX)
+        or request.content_type == "application/json"
+    ):
         body = {
             "error": {
                 "code": ERROR_CODES.get(status, "error"),
@@ -105,6 +138,15 @@ class RequestLimitsMiddleware:
                 request.path,
             )
             return error_response(request, 413, message)
+        if (
+            request.content_type not in FORM_TYPES
+            and _declared_length(request)
+            and nested_deeper_than(request.body, MAX_JSON_DEPTH)
+        ):
+            message = _(
+                "The JSON body is nested more than %(limit)d levels deep. Send flatter data."
+            ) % {"limit": MAX_JSON_DEPTH}
+            return error_response(request, 400, message)
         return self.get_response(request)
 
     def process_exception(

@@ -23,7 +23,8 @@ def parse_month(value: str | date) -> date:
     """Return the first day of a month given as "2026-12" or as a date."""
     if isinstance(value, date):
         return value.replace(day=1)
-    match = MONTH.match(value or "")
+    # JSON bodies may carry a number or a list here; those are not months.
+    match = MONTH.match(value) if isinstance(value, str) else None
     if match is None:
         raise InvalidMonth(_("Enter the month as YYYY-MM, such as 2026-12."))
     year, month = int(match.group(1)), int(match.group(2))

@@ -79,7 +79,8 @@ class Payment:
 def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    # RecursionError: arrays or objects nested thousands deep.
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise codes.bad_request() from None
     if not isinstance(data, dict):
         raise codes.bad_request()

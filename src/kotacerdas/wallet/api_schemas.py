@@ -8,7 +8,7 @@ gets pydantic's message. Amounts are whole rupiah everywhere.
 """
 
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -401,7 +401,8 @@ def clean_amount(value: Any, field: str = "amount") -> int:
     elif (
         isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal()
     ):
-        number = int(value.strip())
+        # int() rejects more than 4,300 digits; any 20 digits are over the maximum.
+        number = int(value.strip()[:20])
     if number is None or number <= 0:
         raise InvalidValue(
             field, _("The amount must be a whole number of rupiah above zero.")
@@ -547,13 +548,20 @@ def clean_moment(
                 moment += timedelta(days=1)
         else:
             moment = parse_datetime(text)
-    except ValueError:
+    except (ValueError, OverflowError):
+        moment = None
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    try:
+        # The database compares in UTC, and a moment near year 1 or 9999 may
+        # not convert.
+        if moment is not None:
+            moment.astimezone(UTC)
+    except OverflowError:
         moment = None
     if moment is None:
         raise InvalidValue(
             field,
             _("Enter a date as YYYY-MM-DD, or a date and time as YYYY-MM-DDTHH:MM."),
         )
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
     return moment

@@ -188,6 +188,10 @@ def _decimal(value: Any) -> Decimal | None:
         raise ValueError from None
     if not number.is_finite():
         raise ValueError
+    # Far past every limit checked later; clamping keeps the arithmetic on it
+    # (kilograms to grams, rounding) from overflowing.
+    if number.adjusted() > 15:
+        number = Decimal("1e16").copy_sign(number)
     return number
 
 
@@ -209,7 +213,11 @@ def _clean_client_id(value: str, errors: list[FieldError]) -> str:
 def _clean_scanned_at(
     value: str | datetime, now: datetime, errors: list[FieldError]
 ) -> datetime:
-    moment = value if isinstance(value, datetime) else parse_datetime(value or "")
+    try:
+        moment = value if isinstance(value, datetime) else parse_datetime(value or "")
+    except ValueError:
+        # Well-formed but impossible, such as 2026-02-30.
+        moment = None
     if moment is None:
         errors.append(
             FieldError(
