@@ -158,6 +158,25 @@ def test_registry_off_outside_pilot(signed_in, city) -> None:
     assert_api_rejected(verify_outside, "Plates and registry", "Ganting")
 
 
+def test_plate_scans_off_outside_pilot(signed_in, city) -> None:
+    inside, outside = add_house(INSIDE), add_house(OUTSIDE)
+    switch_on_only_in_pilot(Service.REGISTRY)
+    officer = signed_in("admin")
+    anonymous = Client()
+
+    scan_inside = officer.get(reverse("registry:scan"), {"text": _signed_text(inside)})
+    scan_outside = officer.get(
+        reverse("registry:scan"), {"text": _signed_text(outside)}
+    )
+    landing_inside = anonymous.get(_signed_text(inside))
+    landing_outside = anonymous.get(_signed_text(outside))
+
+    assert scan_inside.status_code == 200
+    assert_page_rejected(scan_outside, "Plates and registry", "Ganting")
+    assert landing_inside.status_code == 200
+    assert_page_rejected(landing_outside, "Plates and registry", "Ganting")
+
+
 # Wallet -------------------------------------------------------------------------
 
 

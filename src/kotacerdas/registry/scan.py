@@ -30,6 +30,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kotacerdas import qr_photo
 from kotacerdas.config.ratelimit import Limit, RateLimited, hit
+from kotacerdas.pilot.areas import require_at
+from kotacerdas.pilot.services import Service
 from kotacerdas.qr_photo import PhotoInvalid
 from kotacerdas.registry import services
 from kotacerdas.registry.identity_access import record_identity_view
@@ -260,6 +262,7 @@ def resolve(text: str, user: Any) -> ScanResult:
         return result
 
     result.plate = plate
+    require_at(Service.REGISTRY, plate.building)
     scope = scope_for(user, plate.building)
     if result.outcome in (Outcome.REVOKED, Outcome.REPRINT):
         result.message = (
@@ -547,6 +550,8 @@ def plate_landing(request: HttpRequest, code: str) -> HttpResponse:
             f"{reverse('registry:scan')}?{urlencode({'text': text})}"
         )
     lookup = look_up(text)
+    if lookup.plate is not None:
+        require_at(Service.REGISTRY, lookup.plate.building)
     context = {
         "outcome": lookup.outcome,
         "message": _landing_message(lookup),
