@@ -27,11 +27,11 @@ class PilotChecker:
                 if field in payload:
                     state[field] = payload[field]
         elif event_type == "pilot.pilot.ended":
-            state = self.pilots.get(payload["pilot_id"])
-            if state is None:
+            ended = self.pilots.get(payload["pilot_id"])
+            if ended is None:
                 return f"entry {seq}: ends pilot {payload['pilot_id']}, never created"
-            state["ends_on"] = payload["ends_on"]
-            state["ended"] = True
+            ended["ends_on"] = payload["ends_on"]
+            ended["ended"] = True
         elif event_type == "pilot.scope.changed":
             self.scopes[payload["service"]] = payload["scope"]
         return None
