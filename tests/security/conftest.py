@@ -2,9 +2,9 @@
 
 The security tests request every URL as every persona, so they need a row
 behind every URL argument: a building, a bill, a report, a bank deposit.
-Building the small demo city takes about 20 s, so it is built once per module
-inside an outer transaction that is rolled back at the end, the way Django's
-TestCase.setUpTestData works; each test then runs in a savepoint of it.
+Building the small demo city takes about 20 s, so it is built once for this
+package inside an outer transaction that is rolled back after its last test,
+the way Django's TestCase.setUpTestData works. Each test runs in a savepoint.
 """
 
 from collections.abc import Iterator
@@ -27,6 +27,7 @@ from kotacerdas.journal.keys import create_signing_key, node_key
 from kotacerdas.journal.models import Entry, JournalHead
 
 CITIZEN_PIN = "246810"
+REPORT_DESCRIPTION = "Bags of waste left by the river bank."
 
 # Persona name -> demo username. The demo city has one user per role.
 DEMO_PERSONAS = {role: username for username, role in demo.DEMO_USERS}
@@ -40,15 +41,18 @@ class DemoCity:
     users: dict[str, User]
     objects: dict[str, Any]
     other: dict[str, Any] = field(default_factory=dict)
+    # A session per persona, made once: signing in anew for each of the
+    # thousands of requests would write a session row each time.
+    session_keys: dict[str, str] = field(default_factory=dict)
 
     def client(self, persona: str, *, enforce_csrf: bool = False) -> Client:
         client = Client(enforce_csrf_checks=enforce_csrf)
         if persona != "anonymous":
-            client.force_login(self.users[persona])
+            client.cookies[settings.SESSION_COOKIE_NAME] = self.session_keys[persona]
         return client
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def demo_city(django_db_setup, django_db_blocker) -> Iterator[DemoCity]:
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
@@ -81,7 +85,14 @@ def _build() -> DemoCity:
         users=users,
         objects=_objects(users),
         other=_objects_of_other_citizen(users),
+        session_keys={persona: _session_key(user) for persona, user in users.items()},
     )
+
+
+def _session_key(user: User) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
 def _other_citizen(citizen: User) -> User:
@@ -215,7 +226,7 @@ def _report(reporter: User) -> int:
     report = file_report(
         ReportInput(
             kind="illegal_dumping",
-            description="Bags of waste left by the river bank.",
+            description=REPORT_DESCRIPTION,
             lat=-0.4633,
             lng=100.4003,
         ),
