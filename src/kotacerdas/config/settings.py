@@ -89,6 +89,7 @@ MIDDLEWARE = [
     # Gives every error under /api/ the API's JSON error shape.
     "kotacerdas.config.request_limits.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "kotacerdas.config.security_headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "kotacerdas.config.middleware.ChosenLanguageMiddleware",
@@ -219,6 +220,12 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+# Sent on every response; an empty value sends none. Scripts and styles stay
+# unrestricted because several pages carry inline scripts.
+KOTACERDAS_CONTENT_SECURITY_POLICY = env_str(
+    "KOTACERDAS_CONTENT_SECURITY_POLICY",
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'",
+)
 
 # Kota Cerdas itself.
 KOTACERDAS_CITY = env_str("KOTACERDAS_CITY", "padang-panjang")
