@@ -49,6 +49,11 @@ def test_uuids_not_flagged(value: uuid.UUID):
     assert kinds(f"transfer {value} posted") == []
 
 
+def test_nik_after_other_keys_found():
+    assert kinds('{"nik": "1374024708950001"}') == ["NIK/KK-like number"]
+    assert kinds("member 1374024708950001") == ["NIK/KK-like number"]
+
+
 @pytest.mark.parametrize(
     "phone", ["081234567890", "+6281234567890", "+62 812-3456-7890", "6281234567890"]
 )
@@ -62,6 +67,8 @@ def test_mobile_numbers_found(phone):
         "2026-08-12 14:04:24,123 INFO kotacerdas.wallet posted 12000",
         "amount 100000 rupiah, seq 8123456",
         "plate PPB-0812-3456 installed",
+        "time 1796480843578468",
+        '{"sealed_at": 1796480843578468}',
     ],
 )
 def test_ordinary_log_lines_pass(line):

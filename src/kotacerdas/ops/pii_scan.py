@@ -28,6 +28,9 @@ IDENTITY_NUMBER = re.compile(
     + r"|\d{2}\.\d{2}\.\d{2}\.\d{6}\.\d{4})"
     + _EDGE_AFTER
 )
+# A 16-digit number right after a time key is a Unix time in microseconds,
+# such as the "time 1796480843578468" line of a checkpoint note, not a NIK.
+TIME_KEY_BEFORE = re.compile(r"(?:\btime|timestamp|_at|_us)[\"']?\s*[=:]?\s*[\"']?$")
 PHONE_CANDIDATE = re.compile(
     r"(?<![0-9A-Za-z_+])(?:\+62[ .\-]?|62|0)8[0-9 .\-]{6,15}[0-9]" + _EDGE_AFTER
 )
@@ -75,6 +78,7 @@ class Scanner:
         found = [
             Finding(source, line_number, "NIK/KK-like number", mask(match.group(0)))
             for match in IDENTITY_NUMBER.finditer(line)
+            if not TIME_KEY_BEFORE.search(line, 0, match.start())
         ]
         for match in PHONE_CANDIDATE.finditer(line):
             if PHONE_DIGITS.match(SEPARATORS.sub("", match.group(0))):
