@@ -223,13 +223,22 @@ def test_levy_wallet_off_outside_pilot(city) -> None:
     inside_bill = Bill.objects.get(building=inside_household.building)
     outside_bill = Bill.objects.get(building=outside_household.building)
 
+    outside = client_of(outsider)
+    bill_page = reverse("levy:pay_bill", args=[outside_bill.pk])
+
     paid = _pay(client_of(insider), inside_bill)
-    rejected = _pay(client_of(outsider), outside_bill)
-    page = client_of(outsider).get(reverse("levy:pay_bill", args=[outside_bill.pk]))
+    rejected = _pay(outside, outside_bill)
+    page = outside.get(bill_page)
+    form_post = outside.post(bill_page, {"amount": outside_bill.outstanding})
+    bills = outside.get(reverse("levy:my_bills")).content.decode()
 
     assert paid.status_code == 201, paid.content
     assert_api_rejected(rejected, "Levy payment by wallet", "Ganting")
-    assert_page_rejected(page, "Levy payment by wallet", "Ganting")
+    assert page.status_code == 200
+    assert 'method="post"' not in page.content.decode().split("</header>")[1]
+    assert_page_rejected(form_post, "Levy payment by wallet", "Ganting")
+    assert outside_bill.number in bills
+    assert f'href="{bill_page}"' not in bills
     outside_bill.refresh_from_db()
     assert outside_bill.outstanding > 0
 

@@ -27,7 +27,7 @@ from kotacerdas.levy.forms import (
 from kotacerdas.levy.models import Bill, Payment
 from kotacerdas.levy.services import FieldError, LevyError
 from kotacerdas.levy.views import levy_page
-from kotacerdas.pilot.areas import require_at
+from kotacerdas.pilot.areas import enabled_at, require_at
 from kotacerdas.pilot.services import Service
 from kotacerdas.registry.models import Member
 from kotacerdas.wallet import pins
@@ -95,7 +95,9 @@ def my_bills(request: HttpRequest) -> HttpResponse:
 @levy_page(CITIZEN)
 def pay_bill(request: HttpRequest, bill_id: int) -> HttpResponse:
     bill = get_object_or_404(queries.bills_of_user(request.user), pk=bill_id)
-    require_at(Service.LEVY_WALLET, bill)
+    # The bill and its payments stay readable; only paying by wallet stops.
+    if request.method == "POST":
+        require_at(Service.LEVY_WALLET, bill)
     account = wallet.wallet_for(request.user)
     form = PayForm(
         request.POST if request.method == "POST" else None,
@@ -118,7 +120,8 @@ def pay_bill(request: HttpRequest, bill_id: int) -> HttpResponse:
         "bill": bill,
         "form": form,
         "account": account,
-        "payable": bill.status in queries.UNPAID,
+        "payable": bill.status in queries.UNPAID
+        and enabled_at(Service.LEVY_WALLET, bill),
     }
     return render(request, "levy/pay_bill.html", context)
 
