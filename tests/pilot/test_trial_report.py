@@ -84,7 +84,8 @@ def test_demo_pilot_report_matches_journal(pilot_city):
 
     # Baselines come from the paper figures the demo entered.
     assert rows[TrialMetric.MISSED_REPORTS].baseline_source == "paper"
-    assert rows[TrialMetric.LEVY_RATE].baseline_source == "none"
+    assert rows[TrialMetric.LEVY_RATE].baseline_source == "paper"
+    assert rows[TrialMetric.WALLETS].baseline_source == "journal"
     code = report.figures.kelurahan_codes[0]
     area = rows_of(report, code)
     paper = BaselineFigure.objects.get(

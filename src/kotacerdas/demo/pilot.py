@@ -27,7 +27,7 @@ from kotacerdas.demo.services import CITIZEN_USERNAME
 from kotacerdas.pilot import baseline, services_api
 from kotacerdas.pilot.models import Pilot
 from kotacerdas.pilot.services import Service
-from kotacerdas.pilot.trial_metrics import TrialMetric
+from kotacerdas.pilot.trial_metrics import UNITS, TrialMetric
 from kotacerdas.registry.models import Building
 from kotacerdas.registry.services import current_plate, install_plate
 from kotacerdas.waste.models import RouteStop
@@ -129,6 +129,7 @@ def _enter_baseline(pilot: Pilot, codes: tuple[str, ...], rng: random.Random) ->
     end = pilot.starts_on - timedelta(days=1)
     start = end - timedelta(days=TRIAL_DAYS_SO_FAR - 1)
     lines = [",".join(baseline.COLUMNS)]
+    rates: dict[str, list[Decimal]] = {}
     for code in codes:
         buildings = Building.objects.filter(kelurahan__code=code).count()
         values = {
@@ -138,6 +139,13 @@ def _enter_baseline(pilot: Pilot, codes: tuple[str, ...], rng: random.Random) ->
         values[TrialMetric.BUILDINGS] = str(buildings)
         for metric, value in values.items():
             lines.append(f"{code},{metric},{start},{end},{value},{PAPER_SOURCE}")
+            if not UNITS[metric].additive:
+                rates.setdefault(metric, []).append(Decimal(value))
+    # Rates of several kelurahan do not add up, so the logbooks' city-level
+    # rate for the pilot areas is entered on its own (here the plain mean).
+    for metric, parts in rates.items():
+        mean = (sum(parts, Decimal(0)) / len(parts)).quantize(Decimal("0.1"))
+        lines.append(f",{metric},{start},{end},{mean},{PAPER_SOURCE}")
     return len(baseline.import_csv(pilot, "\n".join(lines) + "\n"))
 
 
