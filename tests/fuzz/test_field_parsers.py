@@ -157,6 +157,8 @@ def test_month_round_trips_as_text(day: date) -> None:
 
 
 @given(st.text(max_size=30) | st.text(alphabet="0123456789 -", max_size=30))
+@example("\u0660" * 12)
+@example("8800 1234 5674")
 def test_wallet_number_is_clean_or_invalid(text: str) -> None:
     try:
         number = numbers.clean_wallet_number(text)
