@@ -400,3 +400,18 @@ def test_growing_and_ending_lose_nothing(signed_in, city) -> None:
     pilot.refresh_from_db()
     assert pilot.areas.count() == 2
     assert pilot.ended_at is not None
+
+
+def test_savings_book_readable_outside_pilot(personas, city) -> None:
+    teller = personas["waste_bank_teller"]
+    outside = _unit("ganting", OUTSIDE, teller)
+    member, _household = resident_of(OUTSIDE)
+    account = wallet.wallet_for(member)
+    membership = bank.join(
+        outside, account, joined_on=datetime.date(2025, 1, 4), actor="test"
+    )
+    switch_on_only_in_pilot(Service.WASTE_BANK)
+
+    book = client_of(member).get(reverse("wastebank:book", args=[membership.pk]))
+
+    assert book.status_code == 200
