@@ -28,12 +28,14 @@ from kotacerdas.wallet.api_schemas import (
 )
 from kotacerdas.wallet.services import MAX_AMOUNT
 from kotacerdas.waste import pickups
+from kotacerdas.waste.bank import services as bank_services
 from kotacerdas.waste.pickups import (
     MAX_ACCURACY_M,
     MAX_VOLUME_L,
     MAX_WEIGHT_G,
     PickupInput,
 )
+from kotacerdas.waste.reports import services as report_services
 
 
 @pytest.fixture(autouse=True)
@@ -267,3 +269,45 @@ def test_scan_time_is_recent_or_field_error(text: str) -> None:
     if not errors:
         assert timezone.is_aware(moment)
         assert NOW - timedelta(days=7) <= moment <= NOW + timedelta(minutes=10)
+
+
+# Waste-bank weights and citizen report coordinates -------------------------------
+
+
+@given(
+    st.one_of(
+        st.text(max_size=20),
+        typed_numbers,
+        digit_strings,
+        st.from_regex(r"\A[0-9]{1,5}([.,][0-9]{1,4})?\Z"),
+    ),
+    st.sampled_from(["kg", "g"]),
+)
+@example("9" * 5000, "g")
+@example("\u0669" * 4, "g")
+def test_bank_weight_is_grams_or_field_error(text: str, unit: str) -> None:
+    try:
+        grams = bank_services.parse_weight_g(text, unit)
+    except bank_services.BankError as error:
+        assert [problem.field for problem in error.errors] == ["weight"]
+        return
+    assert 0 < grams <= bank_services.MAX_WEIGHT_G
+
+
+@given(st.integers(min_value=1, max_value=bank_services.MAX_WEIGHT_G))
+def test_bank_weight_round_trips(grams: int) -> None:
+    kilograms = str(Decimal(grams) / 1000).replace(".", ",")
+    assert bank_services.parse_weight_g(kilograms, "kg") == grams
+    assert bank_services.parse_weight_g(str(grams), "g") == grams
+
+
+@given(coordinates, st.sampled_from([90, 180]))
+@example("1e999999", 90)
+@example("sNaN", 180)
+def test_report_coordinate_in_range_or_message(value: Any, limit: int) -> None:
+    number, message = report_services.parse_coordinate(value, limit)
+    if number is None:
+        assert message.strip()
+        return
+    assert message == ""
+    assert -limit <= number <= limit

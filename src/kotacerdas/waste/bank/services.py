@@ -111,7 +111,8 @@ def parse_weight_g(text: str, unit: str = "kg") -> int:
     if unit == "g":
         if not cleaned.isdecimal():
             raise fail("weight", _("Enter the weight in whole grams, such as 3200."))
-        grams = int(cleaned)
+        # int() rejects more than 4,300 digits; 10 digits are already over the maximum.
+        grams = int(cleaned[:10])
     else:
         if not KG_PATTERN.match(cleaned):
             raise fail(
