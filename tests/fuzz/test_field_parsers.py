@@ -71,6 +71,7 @@ def assert_names_field(error: InvalidValue, field: str) -> None:
 
 @given(json_scalars)
 @example("9" * 5000)
+@example("0" * 30 + "5000")
 @example(1e300)
 def test_amount_is_whole_rupiah_or_invalid(value: Any) -> None:
     try:
@@ -85,6 +86,7 @@ def test_amount_is_whole_rupiah_or_invalid(value: Any) -> None:
 @given(st.integers(min_value=1, max_value=MAX_AMOUNT))
 def test_amount_round_trips_as_text(amount: int) -> None:
     assert clean_amount(str(amount)) == amount
+    assert clean_amount(str(amount).rjust(30, "0")) == amount
     assert clean_amount(amount) == amount
 
 
@@ -284,6 +286,7 @@ def test_scan_time_is_recent_or_field_error(text: str) -> None:
     st.sampled_from(["kg", "g"]),
 )
 @example("9" * 5000, "g")
+@example("0" * 20 + "123", "g")
 @example("\u0669" * 4, "g")
 def test_bank_weight_is_grams_or_field_error(text: str, unit: str) -> None:
     try:
@@ -299,6 +302,7 @@ def test_bank_weight_round_trips(grams: int) -> None:
     kilograms = str(Decimal(grams) / 1000).replace(".", ",")
     assert bank_services.parse_weight_g(kilograms, "kg") == grams
     assert bank_services.parse_weight_g(str(grams), "g") == grams
+    assert bank_services.parse_weight_g(str(grams).rjust(20, "0"), "g") == grams
 
 
 @given(coordinates, st.sampled_from([90, 180]))

@@ -402,7 +402,7 @@ def clean_amount(value: Any, field: str = "amount") -> int:
         isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal()
     ):
         # int() rejects more than 4,300 digits; any 20 digits are over the maximum.
-        number = int(value.strip()[:20])
+        number = int(value.strip().lstrip("0")[:20] or "0")
     if number is None or number <= 0:
         raise InvalidValue(
             field, _("The amount must be a whole number of rupiah above zero.")

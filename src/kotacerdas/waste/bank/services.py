@@ -112,7 +112,7 @@ def parse_weight_g(text: str, unit: str = "kg") -> int:
         if not cleaned.isdecimal():
             raise fail("weight", _("Enter the weight in whole grams, such as 3200."))
         # int() rejects more than 4,300 digits; 10 digits are already over the maximum.
-        grams = int(cleaned[:10])
+        grams = int(cleaned.lstrip("0")[:10] or "0")
     else:
         if not KG_PATTERN.match(cleaned):
             raise fail(
