@@ -8,7 +8,8 @@ The journal never backdates: every event is dated when the demo is built,
 which lies inside the trial period. What the build does on that day (wallets,
 levy payments, pickups, waste-bank deposits) is the trial's data. On top of
 it, this module installs the plates on most pilot buildings and files and
-resolves a few missed-pickup reports in the pilot areas. The period before
+resolves a few missed-pickup reports in the pilot areas, and records the
+partner's demo costs against the pilot (`demo.sharing_costs`). The period before
 the pilot has no journal entries, so the baseline comes from invented paper
 figures entered through `pilot.baseline`, as a city would enter its own.
 """
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from kotacerdas.accounts.models import User
 from kotacerdas.demo.services import CITIZEN_USERNAME
+from kotacerdas.demo.sharing_costs import seed_demo_costs
 from kotacerdas.pilot import baseline, services_api
 from kotacerdas.pilot.models import Pilot
 from kotacerdas.pilot.services import Service
@@ -68,13 +70,14 @@ class PilotSummary:
     plates: int = 0
     reports: int = 0
     figures: int = 0
+    costs: int = 0
 
     def result_line(self) -> str:
         return (
             f"Started the demo pilot {PILOT_SLUG} in {PILOT_SIZE} kelurahan"
             f" {TRIAL_DAYS_SO_FAR} days ago: {self.plates} plates installed,"
             f" {self.reports} missed-pickup reports, {self.figures} paper baseline"
-            " figures."
+            f" figures, {self.costs} partner costs."
         )
 
 
@@ -89,6 +92,7 @@ def build(seed: int) -> PilotSummary:
     summary.figures = _enter_baseline(pilot, codes, rng)
     summary.plates = _install_plates(codes, rng)
     summary.reports = _missed_pickup_reports(codes, rng)
+    summary.costs = len(seed_demo_costs(pilot))
     logger.info("built the demo pilot", extra={"pilot_id": pilot.pk})
     return summary
 
