@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.utils import translation
+from tests.pii_plugin import PersonalDataCheck
+from tests.pii_plugin import enabled as personal_data_check_enabled
 
 from kotacerdas.accounts.roles import ROLES
 from kotacerdas.accounts.services import create_user
@@ -18,6 +20,11 @@ from kotacerdas.journal.models import JournalHead
 from kotacerdas.waste.models import STANDARD_MATERIALS, Material
 
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if personal_data_check_enabled():
+        config.pluginmanager.register(PersonalDataCheck(), "personal-data-check")
 
 
 @pytest.fixture(autouse=True)
