@@ -45,7 +45,7 @@ def pdf_text(content: bytes) -> str:
 def pilot_city(city):
     demo.create_demo_city()
     demo.build_demo_registry("small", SEED)
-    demo.build_demo_activity(SEED)
+    demo.build_demo_activity(SEED, pilot=True)
     projector.catch_up()
     journal.seal_pending()
     return Pilot.objects.get(slug=demo_pilot.PILOT_SLUG)

@@ -95,7 +95,7 @@ class Command(BaseCommand):
                 size, progress=lambda done: self.stdout.write(done.progress_line())
             )
             self.stdout.write(summary.result_line())
-            for line in demo.build_demo_activity():
+            for line in demo.build_demo_activity(pilot=True):
                 self.stdout.write(line)
         call_command("collectstatic", interactive=False, verbosity=0)
 

@@ -71,7 +71,7 @@ class Command(BaseCommand):
         except DemoError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(self.style.SUCCESS(summary.result_line()))
-        for line in demo.build_demo_activity(options["seed"]):
+        for line in demo.build_demo_activity(options["seed"], pilot=True):
             self.stdout.write(self.style.SUCCESS(line))
 
     def show_progress(self, summary: demo.DemoSummary) -> None:
