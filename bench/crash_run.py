@@ -302,6 +302,7 @@ class Killer:
     kills: Counter[str] = field(default_factory=Counter)
     restart_s: list[float] = field(default_factory=list)
     error: str | None = None
+    deck: list[tuple[str, ...]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -315,8 +316,19 @@ class Killer:
             self.error = str(error)
             stop.set()
 
+    def next_targets(self) -> tuple[str, ...]:
+        """Return what to kill next: each of the three choices once per round.
+
+        Every round of three cycles kills the web server twice and the worker
+        twice, so any run of 20 kills has at least 5 of each.
+        """
+        if not self.deck:
+            self.deck = [("web",), ("worker",), ("web", "worker")]
+            self.rng.shuffle(self.deck)
+        return self.deck.pop()
+
     def cycle(self, stop: threading.Event) -> None:
-        targets = self.rng.choice([("web",), ("worker",), ("web", "worker")])
+        targets = self.next_targets()
         if stop.wait(self.rng.uniform(*self.gap_s)):
             return
         exited = self.deployment.exited()

@@ -6,7 +6,9 @@ checks depend on.
 """
 
 import os
+import random
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from crash_run import Tally
+from crash_run import Killer, Tally
 from live_city import FUNDING_RUPIAH
 from load import check_loopback, percentile, process_tree, rss_kib
 
@@ -77,3 +79,15 @@ def test_tally_expects_funding_plus_cash_in():
     assert acks["transfers"] == {"pay-c0-n1": "TRX-A", "cash-c0-n2": "TRX-B"}
     assert acks["rejected_transfers"] == ["pay-c1-n1"]
     assert tally.transfer_count == 3
+
+
+@given(st.integers(0, 10**6))
+def test_killer_kills_both_often(seed):
+    killer = Killer(deployment=None, rng=random.Random(seed), kills_target=20)  # type: ignore[arg-type]
+    kills: Counter[str] = Counter()
+
+    while sum(kills.values()) < 20:
+        kills.update(killer.next_targets())
+
+    assert kills["web"] >= 5
+    assert kills["worker"] >= 5
