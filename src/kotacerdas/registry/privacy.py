@@ -117,7 +117,7 @@ def erase_subject(
 ) -> ErasureResult:
     """Erase a member's personal data and that of the linked user account.
 
-    Locks the member and then its household. Raises ErasureRejected (with
+    Locks the household and then the member. Raises ErasureRejected (with
     the reason) when a wallet still contains money or the data is already erased.
     Records `registry.member.removed` if the member was active, then
     `registry.member.erased`, and `registry.household.erased` when no member
@@ -125,6 +125,8 @@ def erase_subject(
     """
     photo_files: list[Any] = []
     with transaction.atomic():
+        # Household before member, the order retire_household takes them in.
+        Household.objects.select_for_update().get(pk=member.household_id)
         locked = Member.objects.select_for_update().get(pk=member.pk)
         problems = erasure_blockers(locked)
         if problems:
