@@ -49,7 +49,7 @@ def postgres_url() -> str:
 def audit_dependencies() -> str:
     """Audit requirements.lock for known vulnerabilities with pip-audit.
 
-    pip-audit asks the PyPI vulnerability service, so without network access
+    pip-audit queries the PyPI vulnerability service, so without network access
     the audit is reported as not run. Ignored advisories are listed, each with
     its reason, in AUDIT_IGNORES.
     """

@@ -1,4 +1,4 @@
-"""A small demo city built once per test module, with one signed-in user per persona.
+"""A small demo city built once for this package, with a signed-in user per persona.
 
 The security tests request every URL as every persona, so they need a row
 behind every URL argument: a building, a bill, a report, a bank deposit.

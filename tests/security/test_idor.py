@@ -1,10 +1,11 @@
 """A citizen cannot read or act on another citizen's objects by changing an id.
 
-`demo_city.objects` holds the demo citizen's building, household, wallet,
-transfer, bill and report; `demo_city.other` holds a second citizen's. Each
+`demo_city.objects` contains the demo citizen's building, household, wallet,
+transfer, bill and report, and `demo_city.other` a second citizen's. Each
 test signs in as the second citizen and requests the first citizen's objects
-through pages and the API. Receipts stay public by design: their 16-character
-random reference is the capability, and the verify path shows no name.
+through pages and the API. Receipts stay public by design: their random
+10-character reference (50 bits) is the capability, and a receipt shows
+citizens' names masked.
 """
 
 import pytest
@@ -108,7 +109,7 @@ def test_other_building_api_forbidden(demo_city):
 
 
 def test_other_building_scan_hides_households(demo_city):
-    """Scanning the neighbour's plate says genuine but shows no household."""
+    """Scanning the neighbour's plate reports it genuine but shows no household."""
     client = intruder(demo_city)
     client.cookies["django_language"] = "en"
 
