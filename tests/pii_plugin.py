@@ -33,6 +33,9 @@ from django.db import DatabaseError
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_DIR = ROOT / "var" / "test-output"
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+# Each run writes up to tens of megabytes, so files of older runs are deleted.
+# A day is longer than any session, so no running session loses its files.
+KEEP_FOR_S = 24 * 3600
 # Tests under these directories feed random input; their log lines are not kept.
 RANDOM_INPUT_DIRS = (ROOT / "tests" / "fuzz",)
 
@@ -70,8 +73,9 @@ class PersonalDataCheck:
         # root logger's handlers, so the handler is attached after that.
         from kotacerdas.journal import services as journal_services
 
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.payload_path.parent.mkdir(parents=True, exist_ok=True)
+        for directory in (self.log_path.parent, self.payload_path.parent):
+            directory.mkdir(parents=True, exist_ok=True)
+            _prune(directory)
         self.handler = logging.FileHandler(self.log_path, encoding="utf-8")
         self.handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -140,10 +144,8 @@ class PersonalDataCheck:
             return
 
         scanner = Scanner(self.names)
-        findings = [
-            *scanner.scan_file(self.log_path),
-            *scanner.scan_file(self.payload_path),
-        ]
+        paths = [self.log_path, self.payload_path]
+        findings = list(scanner.scan_paths(path for path in paths if path.exists()))
         self.finding_count = len(findings)
         if findings:
             self.findings_path.write_text(
@@ -166,3 +168,12 @@ class PersonalDataCheck:
                 f"{len(self.names)}) in {self.log_path.name} or "
                 f"{self.payload_path.name}"
             )
+
+
+def _prune(directory: Path) -> None:
+    """Delete the files in `directory` last written more than KEEP_FOR_S ago."""
+    cutoff = time.time() - KEEP_FOR_S
+    for path in directory.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
