@@ -186,3 +186,26 @@ def test_xlsx_rows_checked_with_named_columns(city, tmp_path, cells) -> None:
     for problem in outcome.problems:
         assert problem.column in HEADERS or problem.column == ""
         assert problem.message.strip()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["\u00b9", "\u00b2\u00b3", "\u2460"])
+def test_superscript_digits_are_a_field_error(city, tmp_path, value) -> None:
+    row = {header: "" for header in HEADERS}
+    row.update(
+        {
+            "ref": "B-1",
+            "kode_kelurahan": "13.74.02.1002",
+            "rw": "1",
+            "rt": value,
+            "alamat": "Jl. Sudirman No. 1",
+            "penggunaan": "Rumah",
+        }
+    )
+    path = tmp_path / "rows.csv"
+    write_csv(path, [row])
+
+    outcome = process_file(path, "csv")
+
+    assert outcome.error_rows == 1
+    assert [problem.column for problem in outcome.problems] == ["rt"]

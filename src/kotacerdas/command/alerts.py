@@ -141,7 +141,7 @@ def _waste_text(alert: Alert) -> str:
 def _report_id(alert: Alert) -> int | None:
     """Return the report id of a subject "wastereports.report:<id>"."""
     prefix, _colon, ref = alert.subject.partition(":")
-    if prefix == "wastereports.report" and ref.isdigit():
+    if prefix == "wastereports.report" and ref.isdecimal():
         return int(ref)
     return None
 

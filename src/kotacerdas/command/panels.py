@@ -178,7 +178,7 @@ class RouteRow:
 def routes_today(tallies: Tallies, period: Period, user: Viewer) -> list[RouteRow]:
     planned = figures.by_key(tallies, "route_stops", period.today, period.today)
     done = figures.by_key(tallies, "route_done", period.today, period.today)
-    ids = sorted({int(key) for key in (*planned, *done) if key.isdigit()})
+    ids = sorted({int(key) for key in (*planned, *done) if key.isdecimal()})
     plans = RoutePlan.objects.filter(pk__in=ids).select_related("vehicle")
     names = {plan.pk: plan for plan in plans}
     linked = user.has_perm("waste.view_waste")

@@ -44,7 +44,7 @@ def _unit_number(value: str, label: str) -> str:
     value = value.strip()
     if not value:
         return ""
-    if not value.isdigit() or not 1 <= int(value) <= 999:
+    if not value.isdecimal() or not 1 <= int(value) <= 999:
         raise forms.ValidationError(
             _("Enter the %(unit)s as a number from 1 to 999, such as 3."),
             params={"unit": label},

@@ -264,7 +264,7 @@ def _selected_buildings(user: object, query: dict[str, str]) -> QuerySet[Buildin
     for label, value, field in (("RW", rw, "unit__rw"), ("RT", rt, "unit__rt")):
         if not value:
             continue
-        if not value.isdigit() or not 1 <= int(value) <= 999:
+        if not value.isdecimal() or not 1 <= int(value) <= 999:
             errors.append(
                 _("%(field)s: enter a number from 1 to 999, such as 3.")
                 % {"field": label}

@@ -201,7 +201,7 @@ def _labels(choices: Any) -> str:
 
 def _unit_number(value: Any, name: str, errors: list[FieldError]) -> str:
     text = str(value if value is not None else "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 999:
+    if not text.isdecimal() or not 1 <= int(text) <= 999:
         errors.append(
             FieldError(name, _("Enter a number from 1 to 999, such as 3 or 003."))
         )

@@ -396,7 +396,7 @@ def _apply_household_errors(
     # counts only the rows that were filled in.
     for field_error in error.errors:
         parts = field_error.field.split(".")
-        if len(parts) == 3 and parts[0] == "members" and parts[1].isdigit():
+        if len(parts) == 3 and parts[0] == "members" and parts[1].isdecimal():
             member_form = formset.forms[positions[int(parts[1])]]
             field = parts[2] if parts[2] in member_form.fields else None
             member_form.add_error(field, field_error.message)

@@ -386,7 +386,7 @@ class Schedule(models.Model):
         return f"{area} {self.weekdays} {self.shift_start:%H:%M}"
 
     def days(self) -> set[int]:
-        return {int(day) for day in self.weekdays if day.isdigit()}
+        return {int(day) for day in self.weekdays if day.isdecimal()}
 
 
 class RoutePlan(models.Model):

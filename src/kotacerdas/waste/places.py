@@ -258,7 +258,7 @@ def container_state(container: Container) -> dict[str, Any]:
 def _container_site(value: Any, errors: list[FieldError]) -> Site | None:
     site = (
         Site.objects.select_related("kelurahan__city").filter(pk=value).first()
-        if str(value or "").isdigit()
+        if str(value or "").isdecimal()
         else None
     )
     if site is None:
@@ -493,7 +493,7 @@ def _clean_vehicle(data: VehicleInput, vehicle: Vehicle | None) -> dict[str, Any
         )
     depot = (
         Site.objects.filter(pk=data.depot_id, kind=Site.Kind.DEPOT, active=True).first()
-        if str(data.depot_id or "").isdigit()
+        if str(data.depot_id or "").isdecimal()
         else None
     )
     if depot is None:

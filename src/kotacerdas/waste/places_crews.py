@@ -88,14 +88,14 @@ def _clean_crew(data: CrewInput, crew: Crew | None) -> dict[str, Any]:
     if data.vehicle_id not in (None, ""):
         vehicle = (
             Vehicle.objects.filter(pk=data.vehicle_id, active=True).first()
-            if str(data.vehicle_id).isdigit()
+            if str(data.vehicle_id).isdecimal()
             else None
         )
         if vehicle is None:
             errors.append(
                 FieldError("vehicle_id", _("Choose an active vehicle, or none."))
             )
-    member_ids = {int(pk) for pk in data.member_ids if str(pk).isdigit()}
+    member_ids = {int(pk) for pk in data.member_ids if str(pk).isdecimal()}
     members = list(collectors().filter(pk__in=member_ids))
     if len(members) != len(member_ids) or len(member_ids) != len(list(data.member_ids)):
         errors.append(
@@ -197,7 +197,7 @@ def _unit(
         if rt_text:
             errors.append(FieldError("rw", _("Enter the RW of this RT.")))
         return None
-    if not rw_text.isdigit() or (rt_text and not rt_text.isdigit()):
+    if not rw_text.isdecimal() or (rt_text and not rt_text.isdecimal()):
         errors.append(
             FieldError("rw", _("Enter RW and RT as numbers, such as 2 and 3."))
         )
@@ -259,7 +259,7 @@ def _clean_schedule(data: ScheduleInput) -> dict[str, Any]:
         )
     crew = (
         Crew.objects.filter(pk=data.crew_id, active=True).first()
-        if str(data.crew_id or "").isdigit()
+        if str(data.crew_id or "").isdecimal()
         else None
     )
     if crew is None:

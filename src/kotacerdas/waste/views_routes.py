@@ -232,7 +232,7 @@ def route_replan(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 def _revision(request: HttpRequest) -> int | None:
     text = request.POST.get("revision", "")
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isdecimal() else None
 
 
 @login_required

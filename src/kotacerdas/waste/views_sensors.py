@@ -164,7 +164,7 @@ def _int_param(request: HttpRequest, name: str, default: int) -> int | None:
     text = request.GET.get(name)
     if text is None:
         return default
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isdecimal() else None
 
 
 @require_GET
