@@ -1,9 +1,10 @@
 """Hypothesis tests for the parsers of single values that arrive from outside.
 
-Amounts, page numbers and dates of the wallet API, billing months, wallet
-numbers, and the position, weight and scan time of a pickup. Each parser
-either returns a value inside its documented range or raises its own error
-type with a message that names the field; nothing else escapes.
+The values are amounts, page numbers and dates of the wallet API, billing
+months, wallet numbers, the position, weight and scan time of a pickup,
+waste-bank weights and report coordinates. Each parser either returns a value
+inside its documented range or raises its own error type with a message that
+names the field. No other exception escapes.
 """
 
 from datetime import UTC, date, datetime, timedelta
