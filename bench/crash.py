@@ -80,7 +80,8 @@ def check(deployment: Deployment, run: RunResult, citizens: int) -> list[str]:
     if "ledger valid" not in report:
         failures.append(f"ledger verify: {report[-2000:]}")
     print(
-        f"checked: {findings['transfers_stored']:,} transfers and "
+        f"checked: {findings['transfers_stored']:,} transfers (and "
+        f"{findings['fee_transfers_stored']:,} fee transfers) and "
         f"{findings['pickups_stored']:,} pickups stored, {findings['blocks']:,} blocks, "
         f"journal size {findings['journal_size']:,}, wallets hold "
         f"Rp{findings['held_total']:,} = settlement Rp{-findings['settlement_balance']:,}"

@@ -349,26 +349,39 @@ def set_up_city(config: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ check (child)
 
 
+def _parent_id(client_id: str) -> str:
+    """Return the client id of the request that stored a transfer.
+
+    The server stores a transfer's fees as transfers of their own, with the
+    payment's id and a suffix such as ":fee-city". The clients' ids have no
+    colon, so the part before one names the request.
+    """
+    return client_id.split(":", 1)[0]
+
+
 def _transfer_findings(acks: dict[str, Any]) -> dict[str, Any]:
     from django.db.models import Count
 
     from kotacerdas.wallet.models import Transfer
 
     acknowledged: dict[str, str] = acks["transfers"]
+    rejected = set(acks["rejected_transfers"])
     stored = dict(
         Transfer.objects.exclude(client_id__startswith=SETUP_PREFIX).values_list(
             "client_id", "reference"
         )
     )
-    missing = [i for i, ref in acknowledged.items() if stored.get(i) != ref]
-    rejected_stored = [i for i in acks["rejected_transfers"] if i in stored]
-    unacknowledged = [i for i in stored if i not in acknowledged]
+    own = {i: ref for i, ref in stored.items() if _parent_id(i) == i}
+    missing = [i for i, ref in acknowledged.items() if own.get(i) != ref]
+    rejected_stored = [i for i in stored if _parent_id(i) in rejected]
+    unacknowledged = [i for i in stored if _parent_id(i) not in acknowledged]
     duplicates = (
         Transfer.objects.values("client_id").annotate(n=Count("id")).filter(n__gt=1)
     )
     return {
         "transfers_acknowledged": len(acknowledged),
-        "transfers_stored": len(stored),
+        "transfers_stored": len(own),
+        "fee_transfers_stored": len(stored) - len(own),
         "transfers_missing": missing[:10],
         "transfers_missing_count": len(missing),
         "transfers_rejected_but_stored": rejected_stored[:10],
