@@ -39,6 +39,8 @@ REGISTRY_EDIT = {"registry_officer"}  # add/change buildings and households
 PRINT_PLATE = {"registry_officer"}
 IMPORT_REGISTRY = {"registry_officer"}
 SCANNERS = VIEW_BUILDING | SCAN_PLATE
+HANDLE_DATA_REQUEST = {"admin", "registry_officer"}
+VIEW_AUDIT = {"admin", "auditor"}
 NOBODY: set[str] = set()
 
 LOGIN = "login"  # anonymous: a redirect to the sign-in page
@@ -93,6 +95,12 @@ PAGES: dict[str, Row] = {
     "plate_sheet": Row(PRINT_PLATE),
     # Importing; the other import pages follow PAGE_PREFIXES.
     "import_run": Row(IMPORT_REGISTRY, ok=302, method="post", data={"mode": ""}),
+    # Data-subject requests and the log of unmasked NIK/KK views.
+    "privacy_index": Row(HANDLE_DATA_REQUEST),
+    "privacy_subject": Row(HANDLE_DATA_REQUEST),
+    "privacy_export": Row(HANDLE_DATA_REQUEST),
+    "privacy_erase": Row(HANDLE_DATA_REQUEST),
+    "identity_view_log": Row(VIEW_AUDIT),
 }
 # Pages named by prefix, for the import pages (import, import_status, ...).
 PAGE_PREFIXES: dict[str, Row] = {"import": Row(IMPORT_REGISTRY)}
