@@ -46,6 +46,8 @@ def test_report_page_and_pdf_by_role(persona, pilot, signed_in):
     assert pdf.status_code == expected
     if expected == 200:
         assert "Trial report: Permission pilot" in page.content.decode()
+        # Nothing folded the pilot's own entries, and the report says so.
+        assert "were not folded yet" in page.content.decode()
         assert pdf["Content-Type"] == "application/pdf"
 
 

@@ -159,6 +159,15 @@ def checkpoint_texts(report: TrialReport) -> list[str]:
         )
         % {"last": source.position - 1, "slug": report.pilot.slug},
     ]
+    waiting = report.journal_size - source.position
+    if waiting > 0:
+        texts.append(
+            _(
+                "The journal had %(size)s entries; the last %(waiting)s were not"
+                " folded yet, so these figures do not count them."
+            )
+            % {"size": report.journal_size, "waiting": waiting}
+        )
     if source.block_root_hash is None or source.block_tree_size is None:
         texts.append(_("No block was sealed yet when the report was made."))
     else:

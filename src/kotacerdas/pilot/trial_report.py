@@ -18,6 +18,7 @@ from kotacerdas.command.figures import StoredTallies
 from kotacerdas.command.monthly_report import Provenance
 from kotacerdas.command.recompute import recompute
 from kotacerdas.journal.models import Block, Entry
+from kotacerdas.journal.services import journal_size
 from kotacerdas.pilot.models import BaselineFigure, Pilot
 from kotacerdas.pilot.trial import PaperFigure, PaperFigures, TrialFigures, compute
 
@@ -34,6 +35,8 @@ class TrialReport:
     provenance: Provenance
     generated_at: datetime
     today: date
+    # Entries in the journal when the report was made, folded or not.
+    journal_size: int
 
 
 def stored_paper(pilot: Pilot, size: int) -> dict[tuple[str, str], PaperFigure]:
@@ -87,7 +90,9 @@ def build_trial_report(pilot: Pilot, today: date | None = None) -> TrialReport:
         block_root_hash=bytes(block.root_hash) if block else None,
         block_sealed_at=block.sealed_at if block else None,
     )
-    return TrialReport(pilot, figures, provenance, timezone.now(), today)
+    return TrialReport(
+        pilot, figures, provenance, timezone.now(), today, journal_size()
+    )
 
 
 def recompute_trial(pilot: Pilot, size: int, today: date) -> TrialFigures:
