@@ -1,6 +1,7 @@
 """The trial report on the demo city: figures, their recomputation, page and PDF."""
 
 import base64
+from datetime import date
 from io import StringIO
 
 import pypdfium2 as pdfium
@@ -11,7 +12,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from kotacerdas.accounts.models import User
-from kotacerdas.command import projector
+from kotacerdas.command import fold, projector
+from kotacerdas.command.figures import FoldedTallies
 from kotacerdas.command.models import Tally
 from kotacerdas.demo import pilot as demo_pilot
 from kotacerdas.demo import services as demo
@@ -19,6 +21,7 @@ from kotacerdas.journal import services as journal
 from kotacerdas.journal.models import Block
 from kotacerdas.pilot import trial_display
 from kotacerdas.pilot.models import BaselineFigure, Pilot
+from kotacerdas.pilot.trial import Window, metric_value
 from kotacerdas.pilot.trial_metrics import TrialMetric
 from kotacerdas.pilot.trial_report import build_trial_report, check, recompute_trial
 
@@ -163,3 +166,21 @@ def test_report_page_and_pdf_both_languages(pilot_city):
             assert "Non-pilot areas" in html
     assert "Method" in texts["en"]
     assert texts["en"] != texts["id"]
+
+
+def test_fee_transfers_not_counted_twice():
+    day = date(2026, 3, 10)
+    state = fold.State()
+    state.add("transfers_citizen", day, "13.74.01.1001", "qr_payment", 2)
+    state.add("transfers_citizen", day, "13.74.01.1001", "fee", 2)
+    state.add("transfer_value_citizen", day, "13.74.01.1001", "qr_payment", 50000)
+    state.add("transfer_value_citizen", day, "13.74.01.1001", "fee", 350)
+    state.add("transfers_citizen", day, "13.74.01.1002", "p2p", 7)
+    tallies = FoldedTallies(state)
+    window = Window(day, day)
+
+    count = metric_value(TrialMetric.TRANSFERS, tallies, ["13.74.01.1001"], window)
+    value = metric_value(TrialMetric.TRANSFER_VALUE, tallies, ["13.74.01.1001"], window)
+
+    assert count == 2
+    assert value == 50000

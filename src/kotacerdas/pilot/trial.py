@@ -20,6 +20,7 @@ from kotacerdas.pilot.trial_metrics import UNITS, TrialMetric
 
 SERVED_OUTCOMES = ("collected", "not_out")
 MISSED_PICKUP = "missed_pickup"
+FEE_KIND = "fee"
 SECONDS_PER_HOUR = 3600
 
 
@@ -162,6 +163,12 @@ def metric_value(
         seconds = _sum(t, "report_close_s", codes, s, e, MISSED_PICKUP)
         closed = _sum(t, "reports_closed", codes, s, e, MISSED_PICKUP)
         return _ratio_tenths(seconds, closed * SECONDS_PER_HOUR, 10)
+    if metric in (TrialMetric.TRANSFERS, TrialMetric.TRANSFER_VALUE):
+        # A wallet fee is stored as a transfer of its own beside the payment
+        # it belongs to, so fee transfers would count one payment twice.
+        tally = _SIMPLE[metric][0]
+        fees = _sum(t, tally, codes, s, e, FEE_KIND)
+        return _sum(t, tally, codes, s, e) - fees
     tally, key = _SIMPLE[metric]
     return _sum(t, tally, codes, s if metric in _FLOWS else None, e, key)
 

@@ -142,7 +142,8 @@ def method_texts(report: TrialReport) -> list[str]:
             " those closed in it. Waste banks: weight of the deposits posted."
             " Wallets: active citizen wallets at the end, placed by their"
             " household's kelurahan; transactions are posted transfers to or"
-            " from them. Plates: plates installed in the period."
+            " from them, fee transfers left out. Plates: plates installed in"
+            " the period."
         ),
     ]
     return texts
