@@ -496,7 +496,9 @@ def _report_updated(event: Event, state: State) -> None:
     day = local_day(event.at)
     if now_open:
         state.add("reports_closed", day, report["k"], report["kind"], -1)
-        state.add("report_close_s", day, report["k"], report["kind"], -report.get("s", 0))
+        state.add(
+            "report_close_s", day, report["k"], report["kind"], -report.get("s", 0)
+        )
         state.open_report(_open_row(p["report_id"], report))
         seconds = 0
     else:

@@ -113,8 +113,8 @@ METRIC_EVENTS: dict[str, tuple[str, ...]] = {
         "waste.route.planned",
         "waste.pickup.recorded",
     ),
-    "transfers_citizen": _CITIZEN_WALLET_EVENTS + ("wallet.transfer.posted",),
-    "transfer_value_citizen": _CITIZEN_WALLET_EVENTS + ("wallet.transfer.posted",),
+    "transfers_citizen": (*_CITIZEN_WALLET_EVENTS, "wallet.transfer.posted"),
+    "transfer_value_citizen": (*_CITIZEN_WALLET_EVENTS, "wallet.transfer.posted"),
     "bank_deposit_g": _BANK_EVENTS,
     "bank_deposit_value": _BANK_EVENTS,
 }
