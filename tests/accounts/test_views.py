@@ -184,3 +184,14 @@ def test_home_waste_panel_by_role(signed_in, persona):
     assert ('class="waste-links"' in page) is (persona in WASTE_PERSONAS)
     for url in WASTE_PERSONAS.get(persona, []):
         assert f'href="{url}"' in page, url
+
+
+AUDIT_READERS = {"admin", "auditor"}  # accounts.view_auditevent
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_home_links_identity_view_log(signed_in, persona):
+    page = signed_in(persona).get(reverse("accounts:home")).content.decode()
+
+    link = f'href="{reverse("registry:identity_view_log")}"'
+    assert (link in page) is (persona in AUDIT_READERS)
