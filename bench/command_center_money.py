@@ -97,7 +97,13 @@ class WalletEvents:
         self.context.emit(
             "wallet.account.opened",
             day.at(seconds),
-            {"account_id": account_id, "kind": kind, "status": "active"},
+            # Synthetic wallets belong to no registry member.
+            {
+                "account_id": account_id,
+                "kind": kind,
+                "status": "active",
+                "member_id": None,
+            },
         )
         return account_id
 
@@ -132,18 +138,33 @@ class WalletEvents:
             self.context.emit(
                 "wallet.account.changed",
                 day.at(seconds),
-                {"account_id": account_id, "kind": "citizen", "status": "frozen"},
+                {
+                    "account_id": account_id,
+                    "kind": "citizen",
+                    "status": "frozen",
+                    "member_id": None,
+                },
             )
 
     def transfer(
         self, day: Day, seconds: float, kind: str, channel: str, amount: int
     ) -> None:
-        """Post one transfer; the fold reads its kind and amount."""
+        """Post one transfer; the fold reads its kind, amount and accounts.
+
+        The accounts are ids no wallet was opened under, so the transfer counts
+        city-wide but in no kelurahan, as a system transfer would.
+        """
         context = self.context
         context.emit(
             "wallet.transfer.posted",
             day.at(seconds),
-            {"kind": kind, "channel": channel, "amount": amount},
+            {
+                "kind": kind,
+                "channel": channel,
+                "amount": amount,
+                "debit_account_id": 0,
+                "credit_account_id": -1,
+            },
         )
         if day.date == context.today:
             context.totals.transfers_today += 1

@@ -209,7 +209,7 @@ def needs(event: Event) -> list[FactKey]:
             keys.append(("building", p["building_id"]))
     elif kind.startswith("wallet.account."):
         keys.append(("account", p["account_id"]))
-        if p["member_id"] is not None:
+        if p.get("member_id") is not None:
             keys.append(("member", p["member_id"]))
     elif kind == "wallet.transfer.posted":
         keys += [
@@ -323,7 +323,7 @@ def _account(event: Event, state: State) -> None:
     p = event.payload
     old = state.fact("account", p["account_id"])
     member = None
-    if p["member_id"] is not None and p["kind"] == "citizen":
+    if p.get("member_id") is not None and p["kind"] == "citizen":
         member = state.fact("member", p["member_id"])
     # NOTE: a wallet stays in the kelurahan its member had when the account
     # was last opened or changed, even if the household moves later.
