@@ -476,7 +476,8 @@ def set_scope(service: str, scope: str, *, actor: Any = None) -> ServiceScope:
         errors.append(
             FieldError(
                 "scope",
-                _("Choose %(choices)s.") % {"choices": " or ".join(Scope.values)},
+                _("Choose “%(everywhere)s” or “%(pilot_areas)s”.")
+                % {"everywhere": Scope.EVERYWHERE, "pilot_areas": Scope.PILOT_AREAS},
             )
         )
     if errors:
