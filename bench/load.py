@@ -39,6 +39,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -124,12 +125,16 @@ class Load:
             payload = None
         return status, payload, server_ms
 
+    async def pause(self, seconds: float) -> None:
+        """Sleep, but not past the end of the run."""
+        await asyncio.sleep(max(0.0, min(seconds, self.deadline - time.monotonic())))
+
     async def think(self, mean_s: float, rng: random.Random) -> None:
-        await asyncio.sleep(min(rng.expovariate(1 / mean_s), mean_s * 5))
+        await self.pause(min(rng.expovariate(1 / mean_s), mean_s * 5))
 
     async def arrive(self, mean_s: float, rng: random.Random) -> None:
         """Wait a random part of one think time, so actors do not start at once."""
-        await asyncio.sleep(rng.uniform(0, mean_s))
+        await self.pause(rng.uniform(0, mean_s))
 
 
 async def crew(load: Load, number: int, token: str, rng: random.Random) -> None:
@@ -428,6 +433,9 @@ def main() -> int:
         asyncio.run(run(args.url, city, args, pids))
         return 0
 
+    # SIGTERM ends the run through the `finally` below, which stops the
+    # processes and drops the database.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(1))
     root = Path(tempfile.mkdtemp(prefix="kc-load-"))
     print(f"directory: {root}", flush=True)
     database_url = create_database(args.database, root)
