@@ -1,10 +1,11 @@
 """A small demo city built once for this package, with a signed-in user per persona.
 
 The security tests request every URL as every persona, so they need a row
-behind every URL argument: a building, a bill, a report, a bank deposit.
-Building the small demo city takes about 20 s, so it is built once for this
-package inside an outer transaction that is rolled back after its last test,
-the way Django's TestCase.setUpTestData works. Each test runs in a savepoint.
+behind every URL argument: a building, a bill, a report, a bank deposit, a
+pilot and its partner cost. Building the small demo city with its pilot takes
+tens of seconds, so it is built once for this package inside an outer transaction
+that is rolled back after its last test, the way Django's TestCase.setUpTestData
+works. Each test runs in a savepoint.
 """
 
 from collections.abc import Iterator
@@ -73,7 +74,7 @@ def _build() -> DemoCity:
     load_profile("padang-panjang")
     demo.create_demo_city()
     demo.build_demo_registry("small")
-    demo.build_demo_activity()
+    demo.build_demo_activity(pilot=True)
 
     users = {
         role: User.objects.get(username=username)
@@ -118,8 +119,10 @@ def _other_citizen(citizen: User) -> User:
 def _objects(users: dict[str, User]) -> dict[str, Any]:
     """Pick, for each URL argument name, an object the citizen persona owns."""
     from kotacerdas.command.figures import FIGURES_BY_KEY
+    from kotacerdas.demo.pilot import PILOT_SLUG
     from kotacerdas.levy.models import Bill, BillingRun, Payment
     from kotacerdas.registry.models import Member, Plate
+    from kotacerdas.sharing.models import PartnerCost
     from kotacerdas.wallet import services as wallet
     from kotacerdas.wallet.models import Transfer
     from kotacerdas.waste import models as waste
@@ -138,6 +141,8 @@ def _objects(users: dict[str, User]) -> dict[str, Any]:
     container = waste.Container.objects.order_by("id").first()
     deposit = bank.Deposit.objects.order_by("id").first()
     assert container is not None and deposit is not None
+    cost = PartnerCost.objects.filter(pilot__slug=PILOT_SLUG).order_by("id").first()
+    assert cost is not None, "the demo pilot has no partner cost"
     return {
         "seq": Entry.objects.order_by("seq").values_list("seq", flat=True)[1],
         "building_id": household.building_id,
@@ -172,6 +177,8 @@ def _objects(users: dict[str, User]) -> dict[str, Any]:
         "metric": "pickups",
         "pending_id": "missing-reservation",
         "file_format": "csv",
+        "slug": PILOT_SLUG,
+        "cost_id": cost.pk,
         "plate_code": Plate.objects.filter(building=household.building)
         .values_list("code", flat=True)
         .last(),

@@ -36,8 +36,9 @@ COLLECTOR = {"collector"}
 CITIZEN = {"citizen"}
 SIGNED_IN = {persona for persona in PERSONAS if persona != "anonymous"}
 EVERYONE = set(PERSONAS)
-ADMIN = {"admin"}
-SHARING_READ = {"admin", "revenue_officer", "auditor"}
+ADMIN = {"admin"}  # pilot.manage_pilot, sharing.record_cost
+SHARING_READ = {"admin", "revenue_officer", "auditor"}  # sharing.view_statement
+TRIAL_REPORT = {"admin", "auditor", "command_center"}  # pilot.view_trial_report
 
 LOGIN = "login"  # anonymous: a redirect to the sign-in page
 UNAUTHORIZED = "401"  # anonymous: 401, for machine-readable endpoints
@@ -193,11 +194,21 @@ PAGES: dict[str, Row] = {
     "wastereports:follow": Row(CITIZEN, ok=frozenset({302}), method="post"),
     "wastereports:update": Row(OPERATOR, ok=frozenset({302}), method="post"),
     "wastereports:assign": Row(OPERATOR, ok=frozenset({302}), method="post"),
-    # Pilot and cost sharing.
+    # Pilot and cost sharing. The fixture runs the demo pilot, which has
+    # started, so its trial report exists.
     "pilot:create": Row(ADMIN),
     "pilot:list": Row(ADMIN),
     "pilot:scopes": Row(ADMIN),
+    "pilot:detail": Row(ADMIN),
+    "pilot:edit": Row(ADMIN),
+    # An empty form names no area to add, so the admin gets the form back.
+    "pilot:grow": Row(ADMIN, ok=frozenset({422}), method="post"),
+    "pilot:end": Row(ADMIN, ok=frozenset({302}), method="post"),
+    "pilot_trial:baseline": Row(ADMIN),
+    "pilot_trial:report": Row(TRIAL_REPORT),
+    "pilot_trial:report_pdf": Row(TRIAL_REPORT),
     "sharing:cost_list": Row(ADMIN),
+    "sharing:cost_correct": Row(ADMIN),
     "sharing:statement": Row(SHARING_READ),
     "sharing:statement_pdf": Row(SHARING_READ),
     "sharing:statement_xlsx": Row(SHARING_READ),
