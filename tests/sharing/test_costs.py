@@ -101,7 +101,7 @@ def test_second_correction_of_same_cost_rejected(pilot, admin):
     original = add_cost(pilot, admin)
     first = fix_cost(original, admin, amount=900_000)
 
-    with pytest.raises(CostRejected) as caught:
+    with translation.override("en"), pytest.raises(CostRejected) as caught:
         fix_cost(original, admin, amount=800_000)
 
     assert caught.value.field == "cost"
