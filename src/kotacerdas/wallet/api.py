@@ -363,6 +363,7 @@ def _qr_payable(
 @replies(payload="payload")
 def qr_parse(request: HttpRequest, body: QrParseIn) -> Reply:
     require(request, USE_WALLET)
+    require_at(Service.WALLET, request.user)
     policy = current_policy()
     code, merchant = _read_qr(body.payload, policy)
     return Status(

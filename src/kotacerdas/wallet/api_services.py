@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import Query, Status
 
+from kotacerdas.pilot.areas import require_at
+from kotacerdas.pilot.services import Service
 from kotacerdas.wallet import display, services
 from kotacerdas.wallet.api_common import (
     ERRORS,
@@ -96,6 +98,10 @@ def cash_in(request: HttpRequest, body: CashInIn) -> Reply:
     client_id = clean_client_id(body.id)
     number = clean_wallet_number(body.wallet, "wallet")
     amount = clean_amount(body.amount)
+    account = Account.objects.filter(number=number).first()
+    if account is not None:
+        # A counter serves every area, but only for wallets where the service runs.
+        require_at(Service.WALLET, account)
     started = timezone.now()
     transfer = services.top_up(
         number,
@@ -119,7 +125,9 @@ def cash_out(request: HttpRequest, body: CashOutIn) -> Reply:
     number = clean_wallet_number(body.wallet, "wallet")
     amount = clean_amount(body.amount)
     pin = clean_pin(body.pin)
-    holder = holder_of(account_with_holder(number), number, "wallet")
+    account = account_with_holder(number)
+    holder = holder_of(account, number, "wallet")
+    require_at(Service.WALLET, account)
     transfer_request = TransferRequest(
         id=client_id,
         debit=number,

@@ -12,6 +12,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from kotacerdas.pilot.areas import require_at
+from kotacerdas.pilot.services import Service
+from kotacerdas.pilot.switch import ServiceOff
 from kotacerdas.wallet import display, flows, receipts, services
 from kotacerdas.wallet.flows import FlowError
 from kotacerdas.wallet.forms import (
@@ -81,6 +84,12 @@ def _counter_flow(request: HttpRequest, kind: str) -> HttpResponse:
         account = flows.counter_wallet(review.cleaned_data["number"])
     except FlowError as error:
         apply_error(review, error.field, error.message)
+        return _form_page(request, kind, review)
+    try:
+        # A counter serves every area, but only for wallets where the service runs.
+        require_at(Service.WALLET, account)
+    except ServiceOff as error:
+        apply_error(review, "number", str(error))
         return _form_page(request, kind, review)
 
     needs_pin = kind == TransferKind.WITHDRAWAL
