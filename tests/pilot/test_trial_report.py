@@ -184,3 +184,16 @@ def test_fee_transfers_not_counted_twice():
 
     assert count == 2
     assert value == 50000
+
+
+def test_non_pilot_buildings_scaled_to_area(pilot_city):
+    report = build_trial_report(pilot_city)
+    codes = ("", *report.figures.kelurahan_codes)
+
+    for code in codes:
+        buildings = rows_of(report, code)[TrialMetric.BUILDINGS]
+        # Scaled to the area, the non-pilot count is the area's own count.
+        assert buildings.others == buildings.trial, code
+    assert (
+        len({rows_of(report, code)[TrialMetric.BUILDINGS].others for code in codes}) > 1
+    )

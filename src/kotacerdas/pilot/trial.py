@@ -284,10 +284,11 @@ def _others(
     Rates and averages are compared as they are. Counts and amounts are
     scaled by buildings(area) / buildings(non-pilot kelurahan), rounded half
     up, so that a small pilot area is not compared with the whole rest of
-    the city.
+    the city. The building count is scaled too, so it equals the area's own
+    count whenever the non-pilot kelurahan have any buildings.
     """
     value = metric_value(metric, t, others, window)
-    if value is None or not UNITS[metric].additive or metric == TrialMetric.BUILDINGS:
+    if value is None or not UNITS[metric].additive:
         return value
     if not buildings_others:
         return None
