@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from kotacerdas.accounts.roles import ROLES
+from kotacerdas.pilot.views_trial import reportable_pilots
 from kotacerdas.registry.queries import registry_counts
 from kotacerdas.waste.views_home import page_links
 
@@ -22,5 +23,10 @@ def home(request: HttpRequest) -> HttpResponse:
         # Kelurahan staff see their kelurahan; city-wide roles the whole city.
         counts = registry_counts(request.user.kelurahan)  # type: ignore[union-attr]
     waste_links = page_links(request.user) if held & WASTE_ROLES else []
-    context = {"roles": roles, "registry_counts": counts, "waste_links": waste_links}
+    context = {
+        "roles": roles,
+        "registry_counts": counts,
+        "waste_links": waste_links,
+        "trial_reports": reportable_pilots(request.user),
+    }
     return render(request, "accounts/home.html", context)

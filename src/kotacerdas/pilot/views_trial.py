@@ -6,6 +6,7 @@ Entering baseline figures changes what the report compares with, so it needs
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -30,6 +32,20 @@ View = Callable[..., HttpResponse]
 VIEW_REPORT = "pilot.view_trial_report"
 MANAGE = "pilot.manage_pilot"
 MAX_UPLOAD_BYTES = 1_000_000
+# The home page links the reports of pilots that run or ended this many days
+# ago at most, newest first, and at most REPORT_LINKS of them.
+RECENT_DAYS = 180
+REPORT_LINKS = 10
+
+
+def reportable_pilots(user: Any) -> list[Pilot]:
+    """Return the started, running or recent pilots whose report `user` may open."""
+    if not user.has_perm(VIEW_REPORT):
+        return []
+    today = timezone.localdate()
+    since = today - timedelta(days=RECENT_DAYS)
+    started = Pilot.objects.filter(starts_on__lte=today, ends_on__gte=since)
+    return list(started.order_by("-starts_on", "slug")[:REPORT_LINKS])
 
 
 def needs(permission: str) -> Callable[[View], View]:
