@@ -217,6 +217,7 @@ def build_demo_activity(seed: int = DEFAULT_SEED, *, pilot: bool = False) -> lis
     """
     from kotacerdas.demo.levies import build_demo_levies
     from kotacerdas.demo.pilot import build as build_demo_pilot
+    from kotacerdas.demo.pilot_merchant import place_demo_merchant
     from kotacerdas.demo.wallets import build_demo_wallets
     from kotacerdas.demo.waste import build as build_demo_waste
     from kotacerdas.demo.waste_activity import build as build_demo_waste_activity
@@ -228,6 +229,7 @@ def build_demo_activity(seed: int = DEFAULT_SEED, *, pilot: bool = False) -> lis
     lines.extend(build_demo_waste_activity(seed).result_lines())
     if pilot:
         lines.append(build_demo_pilot(seed).result_line())
+        place_demo_merchant()
     partner, _created = register_demo_partner()
     lines.append(
         f"Registered the simulated bank {partner.partner_id} for SNAP top-ups."
