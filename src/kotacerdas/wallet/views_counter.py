@@ -11,11 +11,13 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kotacerdas.pilot.areas import require_at
 from kotacerdas.pilot.services import Service
 from kotacerdas.pilot.switch import ServiceOff
-from kotacerdas.wallet import display, flows, receipts, services
+from kotacerdas.sharing import schedule
+from kotacerdas.wallet import display, fees, flows, receipts, services
 from kotacerdas.wallet.flows import FlowError
 from kotacerdas.wallet.forms import (
     CounterConfirmForm,
@@ -23,8 +25,8 @@ from kotacerdas.wallet.forms import (
     CounterForm,
     apply_error,
 )
-from kotacerdas.wallet.models import Account, Transfer, TransferKind
-from kotacerdas.wallet.services import TransferRejected
+from kotacerdas.wallet.models import Account, Channel, Transfer, TransferKind
+from kotacerdas.wallet.services import TransferRejected, TransferRequest
 from kotacerdas.wallet.views_citizen import show_rejection, wallet_view
 
 # The amount and the wallet number are hidden on the confirmation form, so
@@ -152,9 +154,51 @@ def _confirm_page(
         "holder": display.payee_name(account),
         "number": flows.format_number(account.number),
         "amount": amount,
+        **_fee_preview(kind, account, amount),
     }
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "wallet/counter_confirm.html", context, status=status)
+
+
+def _fee_preview(kind: str, account: Account, amount: int) -> dict[str, Any]:
+    """Return the fee the counter transfer would bear today, for the confirm step.
+
+    Uses `fees.plan_fee`, the function `services.submit` runs, so the page
+    shows the fee that the receipt will show unless the schedule changes
+    before the cashier confirms.
+    """
+    if kind == TransferKind.TOPUP:
+        request = TransferRequest(
+            id="counter-fee-preview",
+            debit=services.settlement_account().number,
+            credit=account.number,
+            amount=amount,
+            kind=kind,
+            channel=Channel.COUNTER,
+        )
+    else:
+        request = flows.cash_out_request(account, amount, "counter-fee-preview")
+    plan = fees.plan_fee(request, timezone.localdate())
+    if plan is None:
+        return {"fee": 0}
+    fee = plan.event.fee_amount
+    wallet_pays = plan.bearer.pk == account.pk
+    if not wallet_pays:
+        payer = _("the city") if plan.fee.bearer == schedule.CITY else _("the merchant")
+        return {"fee": fee, "fee_payer": payer}
+    if kind == TransferKind.TOPUP:
+        return {
+            "fee": fee,
+            "fee_payer": _("the wallet holder"),
+            "total_label": _("The wallet receives"),
+            "total": amount - fee,
+        }
+    return {
+        "fee": fee,
+        "fee_payer": _("the wallet holder"),
+        "total_label": _("Total taken from the wallet"),
+        "total": amount + fee,
+    }
 
 
 @wallet_view("wallet.operate_counter")
