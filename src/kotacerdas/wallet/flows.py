@@ -197,28 +197,88 @@ def history(
 
 @dataclass(frozen=True)
 class HistoryRow:
-    """One transfer as shown to its holder: direction and the other party."""
+    """One transfer as shown to its holder: direction and the other party.
+
+    A fee row stands for all the fee parts of one payment: `amount` is their
+    sum and `receipts` lists each part's reference and receipt URL.
+    """
 
     transfer: Transfer
     incoming: bool
     counterparty: str
     receipt_url: str
+    amount: int
+    receipts: tuple[tuple[str, str], ...]
+    is_fee: bool = False
 
 
 def history_rows(account: Account, transfers: Iterable[Transfer]) -> list[HistoryRow]:
+    """Return the rows of a history page, with each payment's fee on one row.
+
+    The fee of a payment is split into linked `fee` transfers (the city's and
+    the partner's parts). The history shows the payer one row per fee, on the
+    page of the part with the lowest id, and leaves the other parts out.
+    """
+    transfers = list(transfers)
+    fee_parts = _fee_parts(account, transfers)
     rows = []
     for transfer in transfers:
         incoming = transfer.credit_account_id == account.pk
         other = transfer.debit_account if incoming else transfer.credit_account
+        parts = fee_parts.get(transfer.link_group or "") if not incoming else None
+        if transfer.kind == TransferKind.FEE and parts:
+            if parts[0].pk != transfer.pk:
+                continue
+            rows.append(
+                HistoryRow(
+                    transfer=transfer,
+                    incoming=False,
+                    counterparty=transfer.memo,
+                    receipt_url=receipt_url(transfer.reference),
+                    amount=sum(part.amount for part in parts),
+                    receipts=tuple(
+                        (part.reference, receipt_url(part.reference)) for part in parts
+                    ),
+                    is_fee=True,
+                )
+            )
+            continue
         rows.append(
             HistoryRow(
                 transfer=transfer,
                 incoming=incoming,
                 counterparty=counterparty_name(other, transfer),
                 receipt_url=receipt_url(transfer.reference),
+                amount=transfer.amount,
+                receipts=((transfer.reference, receipt_url(transfer.reference)),),
             )
         )
     return rows
+
+
+def _fee_parts(
+    account: Account, transfers: list[Transfer]
+) -> dict[str, list[Transfer]]:
+    """Return the fee parts the account paid in the page's link groups, in id order.
+
+    NOTE: parts are grouped across pages, so a page whose fee part is not the
+    group's first shows one row fewer than the page size.
+    """
+    groups = {
+        transfer.link_group
+        for transfer in transfers
+        if transfer.kind == TransferKind.FEE
+        and transfer.link_group
+        and transfer.debit_account_id == account.pk
+    }
+    parts: dict[str, list[Transfer]] = {}
+    if not groups:
+        return parts
+    for part in Transfer.objects.filter(
+        link_group__in=groups, kind=TransferKind.FEE, debit_account=account
+    ).order_by("id"):
+        parts.setdefault(part.link_group or "", []).append(part)
+    return parts
 
 
 def counterparty_name(other: Account, transfer: Transfer) -> str:
