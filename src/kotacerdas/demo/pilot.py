@@ -9,7 +9,9 @@ which lies inside the trial period. What the build does on that day (wallets,
 levy payments, pickups, waste-bank deposits) is the trial's data. On top of
 it, this module installs the plates on most pilot buildings and files and
 resolves a few missed-pickup reports in the pilot areas, and records the
-partner's demo costs against the pilot (`demo.sharing_costs`). The period before
+partner's demo costs against the pilot (`demo.sharing_costs`). Citizens of the
+pilot kelurahan then make fee-bearing payments (`demo.pilot_fees`), so the
+month's sharing statement shows revenue from every fee. The period before
 the pilot has no journal entries, so the baseline comes from invented paper
 figures entered through `pilot.baseline`, as a city would enter its own.
 """
@@ -24,6 +26,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from kotacerdas.accounts.models import User
+from kotacerdas.demo.pilot_fees import post_fee_activity
 from kotacerdas.demo.services import CITIZEN_USERNAME
 from kotacerdas.demo.sharing_costs import seed_demo_costs
 from kotacerdas.pilot import baseline, services_api
@@ -71,13 +74,15 @@ class PilotSummary:
     reports: int = 0
     figures: int = 0
     costs: int = 0
+    fee_transfers: int = 0
 
     def result_line(self) -> str:
         return (
             f"Started the demo pilot {PILOT_SLUG} in {PILOT_SIZE} kelurahan"
             f" {TRIAL_DAYS_SO_FAR} days ago: {self.plates} plates installed,"
             f" {self.reports} missed-pickup reports, {self.figures} paper baseline"
-            f" figures, {self.costs} partner costs."
+            f" figures, {self.costs} partner costs, {self.fee_transfers}"
+            " fee-bearing wallet transfers."
         )
 
 
@@ -93,6 +98,7 @@ def build(seed: int) -> PilotSummary:
     summary.plates = _install_plates(codes, rng)
     summary.reports = _missed_pickup_reports(codes, rng)
     summary.costs = len(seed_demo_costs(pilot))
+    summary.fee_transfers = post_fee_activity(codes, rng).posted
     logger.info("built the demo pilot", extra={"pilot_id": pilot.pk})
     return summary
 
