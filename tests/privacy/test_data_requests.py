@@ -106,16 +106,17 @@ def test_pages_require_sign_in(head, client):
 def test_lookup_by_nik_opens_subject(head, signed_in):
     client = signed_in("registry_officer")
 
-    response = client.get(reverse("registry:privacy_index"), {"nik": HEAD_NIK})
+    response = client.post(reverse("registry:privacy_index"), {"nik": HEAD_NIK})
 
     assert response.status_code == 302
     assert response["Location"] == reverse("registry:privacy_subject", args=[head.pk])
+    assert HEAD_NIK not in response["Location"]
 
 
 def test_lookup_unknown_nik_says_so(household, signed_in):
     client = signed_in("registry_officer")
 
-    response = client.get(
+    response = client.post(
         reverse("registry:privacy_index"), {"nik": "1374020101990009"}
     )
 

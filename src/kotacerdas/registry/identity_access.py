@@ -10,9 +10,31 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from kotacerdas.accounts import audit
 from kotacerdas.accounts.models import AuditEvent
+
+# The screens that show NIK or KK unmasked, as recorded in each event's
+# `view`, and the label the access log shows for each.
+SUBJECT_SCREEN = "registry:privacy_subject"
+EXPORT_SCREEN = "registry:privacy_export"
+SCREEN_LABELS: dict[str, Promise] = {
+    "registry:building_detail": _("Building page"),
+    "registry:household_retire": _("Retire a household"),
+    "registry:member_edit": _("Edit a member"),
+    "registry:scan": _("Plate scan"),
+    "api:registry_household": _("Household API"),
+    SUBJECT_SCREEN: _("Personal data page"),
+    EXPORT_SCREEN: _("Personal data download (JSON)"),
+}
+
+
+def screen_label(view: str) -> str:
+    """Return the readable name of a recorded screen, or the code if unknown."""
+    label = SCREEN_LABELS.get(view)
+    return str(label) if label is not None else view
 
 
 def record_identity_view(

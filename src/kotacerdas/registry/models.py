@@ -16,6 +16,22 @@ from django.utils.translation import gettext_lazy as _
 
 from kotacerdas.city.models import Area, NeighbourhoodUnit
 
+# The name an erased member gets. It is no one's name; pages show
+# `erased_name_label()` in its place.
+ERASED_NAME = "[erased]"
+# The username an erased user account gets, followed by its id.
+ERASED_USERNAME_PREFIX = "erased-"
+
+
+def erased_name_label() -> str:
+    """Return the text shown in place of an erased person's name."""
+    return str(_("(personal data erased)"))
+
+
+def shown_name(full_name: str) -> str:
+    """Return `full_name`, or the erased placeholder for an erased member."""
+    return erased_name_label() if full_name == ERASED_NAME else full_name
+
 
 class Building(models.Model):
     class Use(models.TextChoices):
@@ -300,6 +316,11 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return f"member #{self.pk}"
+
+    @property
+    def display_name(self) -> str:
+        """Return the name to show, or a clear placeholder once erased."""
+        return shown_name(self.full_name)
 
 
 class ImportBatch(models.Model):

@@ -28,15 +28,13 @@ from kotacerdas.accounts.models import ApiToken, AuditEvent, User
 from kotacerdas.journal import services as journal
 from kotacerdas.registry import pii, services
 from kotacerdas.registry.events import HouseholdErased, MemberErased
-from kotacerdas.registry.identity_access import record_identity_view
-from kotacerdas.registry.models import Household, Member
+from kotacerdas.registry.identity_access import EXPORT_SCREEN, record_identity_view
+from kotacerdas.registry.models import ERASED_NAME as ERASED_NAME
+from kotacerdas.registry.models import ERASED_USERNAME_PREFIX, Household, Member
 from kotacerdas.registry.privacy_export import subject_data
 
 logger = logging.getLogger(__name__)
 
-# The name an erased member gets. It is no one's name, so lists and receipts
-# that show the member stay readable.
-ERASED_NAME = "[erased]"
 ERASED_INDEX_PREFIX = "erased:"
 
 
@@ -62,12 +60,17 @@ def is_erased(member: Member) -> bool:
 
 
 def export_subject(
-    member: Member, *, actor: Any, request: HttpRequest | None = None
+    member: Member,
+    *,
+    actor: Any,
+    request: HttpRequest | None = None,
+    screen: str = EXPORT_SCREEN,
 ) -> dict[str, Any]:
     """Return everything held about `member`, and record who exported it.
 
     The export shows the NIK and KK unmasked, so it is also recorded as an
-    unmasked view of them.
+    unmasked view of them, under `screen`: the data-subject page or the
+    downloaded file.
     """
     data = subject_data(member)
     audit.record(
@@ -78,7 +81,7 @@ def export_subject(
     )
     record_identity_view(
         actor,
-        "registry:privacy_export",
+        screen,
         member_ids=[member.pk],
         household_ids=[member.household_id],
         request=request,
@@ -215,7 +218,7 @@ def _erase_user(user: User) -> list[Any]:
     from kotacerdas.wallet.models import PaymentPin
     from kotacerdas.waste.reports.models import Report
 
-    user.username = f"erased-{user.pk}"
+    user.username = f"{ERASED_USERNAME_PREFIX}{user.pk}"
     user.first_name = ""
     user.last_name = ""
     user.email = ""

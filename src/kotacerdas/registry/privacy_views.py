@@ -12,7 +12,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kotacerdas.accounts.models import AuditEvent
+from kotacerdas.accounts.roles import ROLES
 from kotacerdas.registry import privacy, services
+from kotacerdas.registry.identity_access import (
+    EXPORT_SCREEN,
+    SUBJECT_SCREEN,
+    screen_label,
+)
+from kotacerdas.registry.models import Member
 from kotacerdas.registry.views import _member, _posted, registry_page
 
 PERMISSION = "registry.handle_data_request"
@@ -41,8 +48,12 @@ class ErasureForm(forms.Form):
 
 @registry_page(PERMISSION)
 def privacy_index(request: HttpRequest) -> HttpResponse:
-    """Find the member a request is about, by NIK."""
-    form = SubjectLookupForm(request.GET or None)
+    """Find the member a request is about, by NIK.
+
+    The NIK comes in a POST body and the redirect names the member id only,
+    so the number never lands in a URL, the browser history or a proxy log.
+    """
+    form = SubjectLookupForm(_posted(request))
     if form.is_valid():
         member = services.find_member_by_nik(form.cleaned_data["nik"])
         if member is not None:
@@ -57,10 +68,14 @@ def privacy_index(request: HttpRequest) -> HttpResponse:
 def privacy_subject(request: HttpRequest, member_id: int) -> HttpResponse:
     """Show everything held about the member: the readable form of the export."""
     member = _member(request, member_id)
-    data = privacy.export_subject(member, actor=request.user, request=request)
+    data = privacy.export_subject(
+        member, actor=request.user, request=request, screen=SUBJECT_SCREEN
+    )
     context = {
         "member": member,
         "data": data,
+        "person": _person_labels(member),
+        "roles": _role_labels((data.get("user_account") or {}).get("roles", [])),
         "erased": privacy.is_erased(member),
         "blockers": privacy.erasure_blockers(member),
     }
@@ -71,7 +86,9 @@ def privacy_subject(request: HttpRequest, member_id: int) -> HttpResponse:
 def privacy_export(request: HttpRequest, member_id: int) -> HttpResponse:
     """Return the export as a JSON file to hand to the person."""
     member = _member(request, member_id)
-    data = privacy.export_subject(member, actor=request.user, request=request)
+    data = privacy.export_subject(
+        member, actor=request.user, request=request, screen=EXPORT_SCREEN
+    )
     response = HttpResponse(
         json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
         content_type="application/json; charset=utf-8",
@@ -122,4 +139,23 @@ def identity_view_log(request: HttpRequest) -> HttpResponse:
         .order_by("-at", "-id")
     )
     page = Paginator(events, VIEWS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "registry/identity_view_log.html", {"page": page})
+    rows = [
+        (event, screen_label((event.detail or {}).get("view", ""))) for event in page
+    ]
+    context = {"page": page, "rows": rows}
+    return render(request, "registry/identity_view_log.html", context)
+
+
+def _person_labels(member: Member) -> dict[str, str]:
+    """Return the member's coded fields as the words the page shows."""
+    return {
+        "full_name": member.display_name,
+        "sex": str(member.get_sex_display()),
+        "relation": str(member.get_relation_display()),
+        "status": str(member.get_status_display()),
+    }
+
+
+def _role_labels(names: list[str]) -> list[str]:
+    labels = {role.name: str(role.label) for role in ROLES}
+    return [labels.get(name, name) for name in names]

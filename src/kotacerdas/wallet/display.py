@@ -3,6 +3,12 @@
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from kotacerdas.registry.models import (
+    ERASED_NAME,
+    ERASED_USERNAME_PREFIX,
+    erased_name_label,
+    shown_name,
+)
 from kotacerdas.wallet.models import Account, AccountKind
 
 
@@ -10,7 +16,10 @@ def mask_name(full_name: str) -> str:
     """Keep each word's first letter: "Siti Rahmawati" becomes "S*** R********".
 
     The masked form lets a payer recognise the payee without learning the name.
+    An erased member's name becomes the erased placeholder, unmasked.
     """
+    if full_name == ERASED_NAME:
+        return erased_name_label()
     return " ".join(
         word[0] + "*" * (len(word) - 1) for word in full_name.split() if word
     )
@@ -24,17 +33,37 @@ def holder_name(account: Account) -> str:
     if account.kind != AccountKind.CITIZEN:
         return account.label or account.get_kind_display()
     if account.member is not None:
-        return account.member.full_name
+        return shown_name(account.member.full_name)
     if account.holder is not None:
+        if _holder_erased(account):
+            return erased_name_label()
         return account.holder.get_full_name() or account.holder.get_username()
     return _("Wallet %(number)s") % {"number": account.number}
+
+
+def masked_holder_name(account: Account) -> str:
+    """Return the holder's name masked, or the erased placeholder as it is."""
+    if account.member is not None:
+        return mask_name(account.member.full_name)
+    if _holder_erased(account):
+        return erased_name_label()
+    return mask_name(holder_name(account))
 
 
 def payee_name(account: Account) -> str:
     """Return the name shown to a payer before confirming: masked for citizens."""
     if account.kind == AccountKind.CITIZEN:
-        return mask_name(holder_name(account))
+        return masked_holder_name(account)
     return holder_name(account)
+
+
+def _holder_erased(account: Account) -> bool:
+    holder = account.holder
+    return (
+        holder is not None
+        and not holder.is_active
+        and holder.get_username().startswith(ERASED_USERNAME_PREFIX)
+    )
 
 
 def rupiah(amount: int) -> str:

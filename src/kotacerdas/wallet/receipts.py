@@ -214,7 +214,7 @@ def party(account: Account, channel: str) -> Party:
     if account.kind == AccountKind.CITIZEN:
         if account.member_id is None and account.holder_id is None:
             return Party(_("Citizen wallet"), masked)
-        return Party(display.mask_name(display.holder_name(account)), masked)
+        return Party(display.masked_holder_name(account), masked)
     return Party(display.payee_name(account), masked)
 
 
