@@ -61,7 +61,7 @@ PATHS = {
     "levy": ({"citizen", "merchant", "settlement"}, {"revenue"}),
     "refund": ({"merchant", "revenue"}, {"citizen", "merchant"}),
     "waste_bank_credit": ({"waste_bank"}, {"citizen"}),
-    "fee": ({"citizen", "merchant"}, {"fees"}),
+    "fee": ({"citizen", "merchant", "revenue"}, {"fees"}),
 }
 CLOSED_LOOP_BLOCKED = {"transfer", "payment", "withdrawal"}
 NEVER_NEGATIVE = {"citizen", "merchant", "revenue", "waste_bank", "fees"}
