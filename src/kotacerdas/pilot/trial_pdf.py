@@ -6,6 +6,7 @@ Latin-1 helper, because the core PDF fonts cover Latin-1 only.
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from fpdf import FPDF
 
 from kotacerdas.city.models import City
@@ -91,7 +92,7 @@ def _table(pdf: FPDF, table: TableText) -> None:
         _("Baseline"),
         _("Source"),
         _("Trial"),
-        _("Change"),
+        pgettext("difference between periods", "Change"),
         _("Non-pilot areas"),
         _("Difference"),
     )
