@@ -11,6 +11,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from kotacerdas.accounts.api_auth import create_api_token
+
 pytestmark = pytest.mark.django_db
 
 SCAN = "/scan/"
@@ -92,6 +94,29 @@ def test_plate_verify_api_throttled(city):
     error = refused.json()["error"]
     assert error["code"] == "throttled"
     assert error["message"].startswith("Too many scans in a short time. Wait ")
+
+
+def test_plate_verify_counts_each_token_apart(personas):
+    """Crews share one carrier address; each token still gets its own limit."""
+    tokens = [
+        create_api_token(personas[name], "crew phone").secret
+        for name in ("collector", "waste_operator")
+    ]
+
+    def verify(token: str) -> int:
+        response = english(Client()).post(
+            PLATE_VERIFY,
+            {"text": "nonsense"},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        return response.status_code
+
+    first = [verify(tokens[0]) for _ in range(LIMIT + 1)]
+    second = [verify(tokens[1]) for _ in range(LIMIT)]
+
+    assert first == [200] * LIMIT + [429]
+    assert second == [200] * LIMIT
 
 
 def pickup_form() -> dict[str, str]:

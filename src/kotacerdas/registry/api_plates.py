@@ -71,6 +71,9 @@ def _caller(request: HttpRequest) -> Any:
     user = user_for_token(token) if scheme.lower() == "bearer" else None
     if user is None:
         raise AuthenticationError
+    # The scan limit counts per user; without this a token caller would be
+    # counted by address, and crews behind one carrier address share a limit.
+    request.user = user
     return user
 
 
