@@ -61,7 +61,9 @@ def latin1(text: str) -> str:
     return composed.encode("latin-1", "replace").decode("latin-1")
 
 
-class _ReportPDF(FPDF):
+class FooterPDF(FPDF):
+    """An A4 page with a footer: `footer_text`, then the page and page count."""
+
     footer_text = ""
 
     def footer(self) -> None:
@@ -77,7 +79,7 @@ class _ReportPDF(FPDF):
 def render(report: MonthlyReport) -> bytes:
     """Render the report and return the PDF bytes."""
     figures = report.figures
-    pdf = _ReportPDF(orientation="P", unit="mm", format="A4")
+    pdf = FooterPDF(orientation="P", unit="mm", format="A4")
     pdf.footer_text = title(report)
     pdf.set_creation_date(report.generated_at)
     pdf.set_creator("Kota Cerdas")
@@ -102,8 +104,10 @@ def title(report: MonthlyReport) -> str:
     return _("Monthly report %(month)s") % {"month": month}
 
 
-def _section(pdf: FPDF, text: str) -> None:
-    if pdf.get_y() > pdf.h - 40:
+def section(pdf: FPDF, text: str, *, room_mm: float = 40.0) -> None:
+    """Start a section with an underlined heading, on a new page when less
+    than `room_mm` is left."""
+    if pdf.get_y() > pdf.h - room_mm:
         pdf.add_page()
     pdf.ln(2)
     pdf.set_font(FONT, style="B", size=11)
@@ -111,6 +115,14 @@ def _section(pdf: FPDF, text: str) -> None:
     pdf.set_draw_color(*GRID_RGB)
     pdf.line(MARGIN_MM, pdf.get_y(), PAGE_WIDTH_MM - MARGIN_MM, pdf.get_y())
     pdf.ln(1)
+
+
+def paragraphs(pdf: FPDF, texts: list[str]) -> None:
+    """Write each text as a wrapped paragraph across the text width."""
+    pdf.set_font(FONT, size=9)
+    for text in texts:
+        pdf.multi_cell(TEXT_WIDTH_MM, 4.5, latin1(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
 
 
 def _draw_heading(pdf: FPDF, report: MonthlyReport) -> None:
@@ -134,7 +146,7 @@ def _draw_heading(pdf: FPDF, report: MonthlyReport) -> None:
 
 
 def _draw_lines(pdf: FPDF, heading: str, lines: tuple[Line, ...]) -> None:
-    _section(pdf, heading)
+    section(pdf, heading)
     pdf.set_font(FONT, size=10)
     for line in lines:
         pdf.cell(LABEL_WIDTH_MM, LINE_MM, latin1(line.label))
@@ -143,7 +155,7 @@ def _draw_lines(pdf: FPDF, heading: str, lines: tuple[Line, ...]) -> None:
 
 
 def _draw_tonnage(pdf: FPDF, rows: tuple[tuple[str, str, int], ...]) -> None:
-    _section(pdf, _("Waste collected by sorting group"))
+    section(pdf, _("Waste collected by sorting group"))
     pdf.set_font(FONT, size=10)
     if not rows:
         pdf.cell(0, LINE_MM, latin1(_("No waste collected in this period.")))
@@ -160,7 +172,7 @@ def _draw_rate_chart(pdf: FPDF, lines: tuple[KelurahanLine, ...]) -> None:
     height = len(lines) * CHART_ROW_MM + 10
     if pdf.get_y() + height + 12 > pdf.h - 14:
         pdf.add_page()
-    _section(pdf, _("Levy collection rate by kelurahan"))
+    section(pdf, _("Levy collection rate by kelurahan"))
     left = MARGIN_MM + CHART_LABEL_MM
     top = pdf.get_y() + 1
 
@@ -193,7 +205,7 @@ def _draw_rate_chart(pdf: FPDF, lines: tuple[KelurahanLine, ...]) -> None:
 
 
 def _draw_kelurahan_table(pdf: FPDF, lines: tuple[KelurahanLine, ...]) -> None:
-    _section(pdf, _("By kelurahan"))
+    section(pdf, _("By kelurahan"))
     headings = (
         _("Kelurahan"),
         _("Buildings"),
@@ -298,7 +310,7 @@ def _fit(pdf: FPDF, text: str, width_mm: float) -> str:
 
 
 def _draw_provenance(pdf: FPDF, report: MonthlyReport) -> None:
-    _section(pdf, _("Where these figures come from"))
+    section(pdf, _("Where these figures come from"))
     pdf.set_font(FONT, size=9)
     for text in provenance_texts(report):
         pdf.multi_cell(TEXT_WIDTH_MM, 4.5, latin1(text), new_x="LMARGIN", new_y="NEXT")

@@ -10,32 +10,21 @@ from django.utils.translation import pgettext
 from fpdf import FPDF
 
 from kotacerdas.city.models import City
-from kotacerdas.command.monthly_report_pdf import latin1
+from kotacerdas.command.monthly_report_pdf import (
+    FooterPDF,
+    latin1,
+    paragraphs,
+    section,
+)
 from kotacerdas.pilot import trial_display
 from kotacerdas.pilot.trial_display import TableText
 from kotacerdas.pilot.trial_report import TrialReport
 
 MARGIN_MM = 12.0
-PAGE_WIDTH_MM = 210.0
-TEXT_WIDTH_MM = PAGE_WIDTH_MM - 2 * MARGIN_MM
 FONT = "Helvetica"
 # Figure, baseline, source, trial, change, non-pilot, difference: 186 mm.
 COLUMNS_MM = (54.0, 23.0, 14.0, 23.0, 24.0, 24.0, 24.0)
 ROW_MM = 5.0
-GRID_RGB = (200, 200, 200)
-
-
-class _TrialPDF(FPDF):
-    footer_text = ""
-
-    def footer(self) -> None:
-        self.set_y(-10)
-        self.set_font(FONT, size=7)
-        page = _("Page %(page)s of %(pages)s") % {
-            "page": self.page_no(),
-            "pages": "{nb}",
-        }
-        self.cell(0, 4, latin1(f"{self.footer_text} · {page}"), align="C")
 
 
 def title(report: TrialReport) -> str:
@@ -43,7 +32,7 @@ def title(report: TrialReport) -> str:
 
 
 def render(report: TrialReport) -> bytes:
-    pdf = _TrialPDF(orientation="P", unit="mm", format="A4")
+    pdf = FooterPDF(orientation="P", unit="mm", format="A4")
     pdf.footer_text = title(report)
     pdf.set_creation_date(report.generated_at)
     pdf.set_creator("Kota Cerdas")
@@ -57,36 +46,18 @@ def render(report: TrialReport) -> bytes:
     pdf.cell(0, 5, latin1(f"Kota Cerdas · {city}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, style="B", size=15)
     pdf.cell(0, 9, latin1(title(report)), new_x="LMARGIN", new_y="NEXT")
-    _paragraphs(pdf, trial_display.period_texts(report))
+    paragraphs(pdf, trial_display.period_texts(report))
     for table in trial_display.tables_text(report):
         _table(pdf, table)
-    _section(pdf, _("Method"))
-    _paragraphs(pdf, trial_display.method_texts(report))
-    _section(pdf, _("Journal checkpoint"))
-    _paragraphs(pdf, trial_display.checkpoint_texts(report))
+    section(pdf, _("Method"), room_mm=50)
+    paragraphs(pdf, trial_display.method_texts(report))
+    section(pdf, _("Journal checkpoint"), room_mm=50)
+    paragraphs(pdf, trial_display.checkpoint_texts(report))
     return bytes(pdf.output())
 
 
-def _section(pdf: FPDF, text: str) -> None:
-    if pdf.get_y() > pdf.h - 50:
-        pdf.add_page()
-    pdf.ln(2)
-    pdf.set_font(FONT, style="B", size=11)
-    pdf.cell(0, 7, latin1(text), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_draw_color(*GRID_RGB)
-    pdf.line(MARGIN_MM, pdf.get_y(), PAGE_WIDTH_MM - MARGIN_MM, pdf.get_y())
-    pdf.ln(1)
-
-
-def _paragraphs(pdf: FPDF, texts: list[str]) -> None:
-    pdf.set_font(FONT, size=9)
-    for text in texts:
-        pdf.multi_cell(TEXT_WIDTH_MM, 4.5, latin1(text), new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(1)
-
-
 def _table(pdf: FPDF, table: TableText) -> None:
-    _section(pdf, table.title)
+    section(pdf, table.title, room_mm=50)
     headings = (
         _("Figure"),
         _("Baseline"),

@@ -9,7 +9,12 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from kotacerdas.city.models import City
-from kotacerdas.command.monthly_report_pdf import latin1
+from kotacerdas.command.monthly_report_pdf import (
+    FooterPDF,
+    latin1,
+    paragraphs,
+    section,
+)
 from kotacerdas.sharing import display
 from kotacerdas.sharing.statement import Statement
 
@@ -20,29 +25,15 @@ FONT = "Helvetica"
 LINE_MM = 5.5
 ROW_MM = 5.0
 LABEL_WIDTH_MM = 130.0
-GRID_RGB = (200, 200, 200)
 # Column widths of the tables; each set adds up to TEXT_WIDTH_MM.
 REVENUE_COLUMNS_MM = (20.0, 46.0, 38.0, 16.0, 22.0, 22.0, 22.0)
 COST_COLUMNS_MM = (18.0, 16.0, 20.0, 20.0, 49.0, 21.0, 21.0, 21.0)
 MOVEMENT_COLUMNS_MM = (78.0, 36.0, 36.0, 36.0)
 
 
-class _StatementPDF(FPDF):
-    footer_text = ""
-
-    def footer(self) -> None:
-        self.set_y(-10)
-        self.set_font(FONT, size=7)
-        page = _("Page %(page)s of %(pages)s") % {
-            "page": self.page_no(),
-            "pages": "{nb}",
-        }
-        self.cell(0, 4, latin1(f"{self.footer_text} · {page}"), align="C")
-
-
 def render(statement: Statement) -> bytes:
     """Render the statement and return the PDF bytes."""
-    pdf = _StatementPDF(orientation="P", unit="mm", format="A4")
+    pdf = FooterPDF(orientation="P", unit="mm", format="A4")
     pdf.footer_text = display.title(statement)
     pdf.set_creation_date(statement.computed_at)
     pdf.set_creator("Kota Cerdas")
@@ -53,7 +44,7 @@ def render(statement: Statement) -> bytes:
 
     _draw_heading(pdf, statement)
     _draw_summary(pdf, statement)
-    _section(pdf, _("Revenue by source"))
+    section(pdf, _("Revenue by source"))
     _draw_table(
         pdf,
         display.revenue_headings(),
@@ -61,7 +52,7 @@ def render(statement: Statement) -> bytes:
         REVENUE_COLUMNS_MM,
         _("No fees were charged in this month."),
     )
-    _section(pdf, _("Partner's costs"))
+    section(pdf, _("Partner's costs"))
     _draw_table(
         pdf,
         display.cost_headings(),
@@ -70,7 +61,7 @@ def render(statement: Statement) -> bytes:
         _("No partner costs are dated in this month."),
     )
     _draw_rules(pdf, statement)
-    _section(pdf, _("Fee accounts in the month"))
+    section(pdf, _("Fee accounts in the month"))
     _draw_table(
         pdf,
         display.movement_headings(),
@@ -78,27 +69,9 @@ def render(statement: Statement) -> bytes:
         MOVEMENT_COLUMNS_MM,
         "",
     )
-    _section(pdf, _("Where these figures come from"))
-    _paragraphs(pdf, display.provenance(statement))
+    section(pdf, _("Where these figures come from"))
+    paragraphs(pdf, display.provenance(statement))
     return bytes(pdf.output())
-
-
-def _section(pdf: FPDF, text: str) -> None:
-    if pdf.get_y() > pdf.h - 40:
-        pdf.add_page()
-    pdf.ln(2)
-    pdf.set_font(FONT, style="B", size=11)
-    pdf.cell(0, 7, latin1(text), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_draw_color(*GRID_RGB)
-    pdf.line(MARGIN_MM, pdf.get_y(), PAGE_WIDTH_MM - MARGIN_MM, pdf.get_y())
-    pdf.ln(1)
-
-
-def _paragraphs(pdf: FPDF, texts: list[str]) -> None:
-    pdf.set_font(FONT, size=9)
-    for text in texts:
-        pdf.multi_cell(TEXT_WIDTH_MM, 4.5, latin1(text), new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(1)
 
 
 def _draw_heading(pdf: FPDF, statement: Statement) -> None:
@@ -114,7 +87,7 @@ def _draw_heading(pdf: FPDF, statement: Statement) -> None:
         new_y="NEXT",
     )
     moment = formats.date_format(timezone.localtime(statement.computed_at), "j F Y H:i")
-    _paragraphs(
+    paragraphs(
         pdf,
         [
             _("Computed %(moment)s at journal position %(position)s.")
@@ -124,7 +97,7 @@ def _draw_heading(pdf: FPDF, statement: Statement) -> None:
 
 
 def _draw_summary(pdf: FPDF, statement: Statement) -> None:
-    _section(pdf, _("Summary"))
+    section(pdf, _("Summary"))
     for line in display.summary(statement):
         pdf.set_font(FONT, style="B" if line.strong else "", size=10)
         pdf.cell(LABEL_WIDTH_MM, LINE_MM, latin1(line.label))
@@ -136,16 +109,16 @@ def _draw_summary(pdf: FPDF, statement: Statement) -> None:
             new_x="LMARGIN",
             new_y="NEXT",
         )
-    _paragraphs(pdf, [display.owed_explanation()])
+    paragraphs(pdf, [display.owed_explanation()])
 
 
 def _draw_rules(pdf: FPDF, statement: Statement) -> None:
-    _section(pdf, _("The agreed split"))
+    section(pdf, _("The agreed split"))
     rules = statement.rules
     if not rules:
-        _paragraphs(pdf, [_("No fee or cost in this month followed a sharing rule.")])
+        paragraphs(pdf, [_("No fee or cost in this month followed a sharing rule.")])
         return
-    _paragraphs(pdf, [display.rule_text(rule) for rule in rules])
+    paragraphs(pdf, [display.rule_text(rule) for rule in rules])
 
 
 def _draw_table(
@@ -156,7 +129,7 @@ def _draw_table(
     empty: str,
 ) -> None:
     if not rows and empty:
-        _paragraphs(pdf, [empty])
+        paragraphs(pdf, [empty])
         return
     pdf.set_font(FONT, style="B", size=7)
     # Columns whose first row holds a number are right-aligned, headings too.
