@@ -16,7 +16,7 @@ from kotacerdas.pilot.models import Pilot
 from kotacerdas.sharing.display import PARTY_LABELS
 from kotacerdas.sharing.models import CostCategory
 from kotacerdas.sharing.services import DESCRIPTION_MAX, REASON_MAX, CostInput
-from kotacerdas.wallet.forms import AMOUNT_TEXT
+from kotacerdas.wallet.forms import AMOUNT_TEXT, AmountField
 
 
 class StatementForm(forms.Form):
@@ -44,21 +44,11 @@ class StatementForm(forms.Form):
             raise forms.ValidationError(error.message) from None
 
 
-class RupiahField(forms.CharField):
-    """Whole rupiah, typed with or without thousands separators; 0 is allowed."""
-
-    default_error_messages = {"required": _("Enter the amount in rupiah.")}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("label", _("Amount (Rp)"))
-        kwargs.setdefault(
-            "widget",
-            forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-        )
-        super().__init__(max_length=24, **kwargs)
+class RupiahField(AmountField):
+    """A wallet amount field that also accepts 0, which withdraws a cost."""
 
     def clean(self, value: Any) -> int | None:
-        text = super().clean(value)
+        text = forms.CharField.clean(self, value)
         if not text:
             return None
         match = AMOUNT_TEXT.fullmatch(text.strip())
