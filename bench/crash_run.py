@@ -46,7 +46,7 @@ class Tally:
     # Transfers sent inside batch requests, counted in the two dicts too.
     batched: int = 0
     # Requests sent again after a failed attempt, and how many of those the
-    # server answered with the transfer or pickup it had already stored.
+    # server replied to with the transfer or pickup it had already stored.
     retried: int = 0
     replayed: int = 0
     resent_acknowledged: int = 0
@@ -69,7 +69,7 @@ class Tally:
 
 
 class Connection:
-    """One keep-alive HTTP connection that resends a request until it is answered."""
+    """One keep-alive HTTP connection that resends a request until it gets a response."""
 
     def __init__(self, port: int, tally: Tally) -> None:
         self.port = port

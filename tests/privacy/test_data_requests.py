@@ -269,7 +269,8 @@ def test_erasure_is_audited_without_personal_data(head, citizen_user, personas):
     assert event.detail["member_id"] == head.pk
     assert event.detail["user_id"] == citizen_user.pk
     stored = json.dumps(event.detail)
-    assert HEAD_NIK not in stored and "Siti" not in stored
+    assert HEAD_NIK not in stored
+    assert "Siti" not in stored
 
 
 def test_erasure_deletes_report_photos(

@@ -4,7 +4,7 @@ Each limit counts the requests of one caller (a user id, or the client
 address for anonymous callers) in the current window of `window_s` seconds.
 The counter lives in the default cache. With the default local-memory cache
 every web process counts on its own, so a city running N processes allows up
-to N times the limit; a shared cache (Redis, Memcached) makes it exact.
+to N times the limit. A shared cache (Redis, Memcached) makes it exact.
 """
 
 import logging
@@ -28,7 +28,7 @@ class Limit:
 
 
 class RateLimited(Exception):
-    """The caller has used up a limit; `retry_after_s` says when it resets."""
+    """An exhausted limit, with `retry_after_s` seconds until its window resets."""
 
     def __init__(self, limit: Limit, retry_after_s: int) -> None:
         super().__init__(f"rate limit {limit.name} reached")

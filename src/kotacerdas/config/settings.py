@@ -96,7 +96,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # After authentication, so that its 413 page knows who is signed in.
+    # After authentication, so that its 413 page can show the signed-in user.
     "kotacerdas.config.request_limits.RequestLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -253,7 +253,7 @@ KOTACERDAS_PUBLIC_URL = env_str("KOTACERDAS_PUBLIC_URL", "http://127.0.0.1:8000"
 KOTACERDAS_IMPORT_MAX_BYTES = env_int(
     "KOTACERDAS_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024
 )
-# Request size limits, answered with 413 by config/request_limits.py. A body
+# Request size limits; config/request_limits.py returns 413 above them. A body
 # that is not multipart (JSON, a form without files) is read into memory up to
 # this size, in bytes.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(

@@ -11,7 +11,8 @@ import tempfile
 os.environ.setdefault("KOTACERDAS_VAR_DIR", tempfile.mkdtemp(prefix="kotacerdas-test-"))
 os.environ.setdefault("KOTACERDAS_SEAL_INTERVAL_S", "0.2")
 # The cache that counts scans outlives each test, and SQLite reuses the user ids
-# a rolled-back test freed; tests of the limits set low limits themselves.
+# a rolled-back test freed. So the limits here are very high, and the limit
+# tests set their own low ones.
 os.environ.setdefault("KOTACERDAS_SCAN_LIMIT_PER_MIN", "1000000")
 os.environ.setdefault("KOTACERDAS_PICKUP_LIMIT_PER_MIN", "1000000")
 

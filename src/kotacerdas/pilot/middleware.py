@@ -1,4 +1,4 @@
-"""Answer a page whose service is switched off with a 403 page naming it."""
+"""Middleware that turns a switched-off service into a 403 page naming it."""
 
 import logging
 from collections.abc import Callable

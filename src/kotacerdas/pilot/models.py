@@ -103,7 +103,7 @@ class PilotArea(models.Model):
 
 
 class ServiceScope(models.Model):
-    """Where one service runs across the city; a missing row means everywhere."""
+    """The city-wide scope of one service. A missing row means everywhere."""
 
     service = models.CharField(
         _("service"), max_length=20, choices=Service.choices, unique=True

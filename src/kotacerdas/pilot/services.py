@@ -21,7 +21,7 @@ class Service(models.TextChoices):
 
 
 class Scope(models.TextChoices):
-    """Where a service runs across the city."""
+    """The city-wide scope of a service: everywhere, or only in pilot areas."""
 
     EVERYWHERE = "everywhere", _("Everywhere in the city")
     PILOT_AREAS = "pilot_areas", _("Only in pilot areas")

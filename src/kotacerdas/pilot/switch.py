@@ -33,8 +33,8 @@ _local = threading.local()
 class ServiceOff(PermissionDenied):
     """A service is switched off at an address; the message names both.
 
-    Pages answer it with a 403 page (`pilot.middleware`) and the API with a
-    403 error body of code "service_off" (`config.api`).
+    Pages turn it into a 403 page (`pilot.middleware`), and the API into a
+    403 error body with code "service_off" (`config.api`).
     """
 
     def __init__(self, service: str, area: str) -> None:

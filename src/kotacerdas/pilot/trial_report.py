@@ -51,7 +51,7 @@ def stored_paper(pilot: Pilot, size: int) -> dict[tuple[str, str], PaperFigure]:
 
 
 def journal_paper(pilot: Pilot, size: int) -> dict[tuple[str, str], PaperFigure]:
-    """Return the paper baselines as the journal's entries before `size` record them."""
+    """Return the paper baselines read from the journal entries before `size`."""
     found: dict[tuple[str, str], PaperFigure] = {}
     entries = Entry.objects.filter(seq__lt=size, event_type=BASELINE_EVENT)
     for body in entries.order_by("seq").values_list("body", flat=True):

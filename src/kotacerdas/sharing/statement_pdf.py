@@ -132,7 +132,7 @@ def _draw_table(
         paragraphs(pdf, [empty])
         return
     pdf.set_font(FONT, style="B", size=7)
-    # Columns whose first row holds a number are right-aligned, headings too.
+    # A column whose first row contains a number is right-aligned, heading too.
     first = rows[0] if rows else headings
     aligns = ["R" if isinstance(value, int) else "L" for value in first]
     _row(pdf, headings, widths, aligns)
