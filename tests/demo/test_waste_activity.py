@@ -1,4 +1,8 @@
-"""The demo's waste activity: bank deposits, today's routes and the crews' pickups."""
+"""The demo's waste activity: bank deposits, routes and the crews' pickups.
+
+The build plans and records the previous day with collections in full, and
+today up to the build's time.
+"""
 
 import json
 from datetime import datetime, time, timedelta
@@ -21,7 +25,14 @@ from kotacerdas.registry.models import Building, Member
 from kotacerdas.registry.services import member_nik
 from kotacerdas.wallet.models import Account, Transfer, TransferKind
 from kotacerdas.waste.bank.models import Deposit, Membership, Unit
-from kotacerdas.waste.models import Alert, Pickup, RoutePlan, RouteStop, Site
+from kotacerdas.waste.models import (
+    Alert,
+    Pickup,
+    RoutePlan,
+    RouteStop,
+    Schedule,
+    Site,
+)
 
 pytestmark = pytest.mark.django_db
 SEED = 21
@@ -56,12 +67,20 @@ def built(city, late_evening):
     return waste_activity.build(SEED, time_limit_s=TIME_LIMIT_S, now=late_evening)
 
 
-def demo_stops():
+def demo_stops(day=None):
     return RouteStop.objects.filter(
-        plan__date=timezone.localdate(),
+        plan__date=day or timezone.localdate(),
         kind__in=waste_activity.ROUTE_KINDS,
         arrival__isnull=False,
     )
+
+
+def todays_pickups():
+    return Pickup.objects.filter(plan__date=timezone.localdate())
+
+
+def both_days(summary, name):
+    return getattr(summary.pickups, name) + getattr(summary.previous_pickups, name)
 
 
 def test_build_plans_today(built):
@@ -77,9 +96,38 @@ def test_build_records_every_due_stop(built):
 
     assert counts.recorded > 0
     assert counts.failed == 0
-    assert Pickup.objects.count() == counts.recorded
+    assert built.previous_pickups.failed == 0
+    assert todays_pickups().count() == counts.recorded
+    assert Pickup.objects.count() == both_days(built, "recorded")
     assert not demo_stops().filter(status=RouteStop.Status.PLANNED).exists()
     assert not Pickup.objects.exclude(client_id__startswith="demo-").exists()
+
+
+def test_build_finishes_previous_service_day(built):
+    previous = built.previous_day
+    today = timezone.localdate()
+
+    assert previous is not None
+    assert today - timedelta(days=7) <= previous < today
+    assert built.previous_plans > 0
+    assert RoutePlan.objects.filter(date=previous).count() == built.previous_plans
+    assert built.previous_pickups.recorded > 0
+    assert Pickup.objects.filter(plan__date=previous).count() == (
+        built.previous_pickups.recorded
+    )
+    assert not demo_stops(previous).filter(status=RouteStop.Status.PLANNED).exists()
+
+
+def test_previous_service_day_skips_days_without_collections(city):
+    build_city()
+    today = timezone.localdate()
+    three_days_ago = today - timedelta(days=3)
+
+    Schedule.objects.update(weekdays=str(three_days_ago.isoweekday()))
+    assert waste_activity.previous_service_day(today) == three_days_ago
+
+    Schedule.objects.update(active=False)
+    assert waste_activity.previous_service_day(today) is None
 
 
 def test_pickups_have_plausible_figures(built):
@@ -87,10 +135,10 @@ def test_pickups_have_plausible_figures(built):
     first_scans = collected.filter(duplicate_of__isnull=True)
     not_out = Pickup.objects.filter(outcome=Pickup.Outcome.NOT_OUT)
 
-    assert first_scans.count() == built.pickups.collected
+    assert first_scans.count() == both_days(built, "collected")
     assert not first_scans.filter(weight_g__isnull=True).exists()
     assert not first_scans.filter(weight_g__lt=300).exists()
-    assert not_out.count() == built.pickups.not_out
+    assert not_out.count() == both_days(built, "not_out")
     assert not not_out.filter(reason="").exists()
     assert not not_out.filter(weight_g__isnull=False).exists()
 
@@ -111,21 +159,26 @@ def test_pickups_scanned_after_arrival(built, late_evening):
         assert pickup.scanned_at <= late_evening
 
 
-def test_one_repeat_scan_by_collector(built):
+def test_one_repeat_scan_by_collector_each_day(built):
     repeats = Pickup.objects.filter(duplicate_of__isnull=False)
 
     assert built.pickups.repeats == 1
-    assert repeats.count() == 1
-    repeat = repeats.get()
-    assert repeat.collector.username == DEMO_COLLECTOR
-    assert repeat.container_id is not None
-    assert repeat.duplicate_of.container_id == repeat.container_id
+    assert built.previous_pickups.repeats == 1
+    assert repeats.count() == 2
+    assert {repeat.plan.date for repeat in repeats} == {
+        timezone.localdate(),
+        built.previous_day,
+    }
+    for repeat in repeats:
+        assert repeat.collector.username == DEMO_COLLECTOR
+        assert repeat.container_id is not None
+        assert repeat.duplicate_of.container_id == repeat.container_id
 
 
 def test_far_scans_wait_for_review(built):
     far = Pickup.objects.filter(flags__contains="far")
 
-    assert far.count() == built.pickups.far
+    assert far.count() == both_days(built, "far")
     for pickup in far:
         assert pickup.distance_m > 150, pickup.client_id
         assert pickup.review == Pickup.Review.PENDING
@@ -143,8 +196,10 @@ def test_second_build_adds_nothing(built, late_evening):
     again = waste_activity.build(SEED, time_limit_s=TIME_LIMIT_S, now=late_evening)
 
     assert again.pickups.recorded == 0
+    assert again.previous_pickups.recorded == 0
     assert again.banks.units == 0
     assert again.plans == built.plans
+    assert again.previous_plans == built.previous_plans
     assert Pickup.objects.count() == pickups
     assert Entry.objects.count() == entries
 
@@ -198,10 +253,12 @@ def planned_before_dawn(city):
     return waste_activity.build(SEED, time_limit_s=TIME_LIMIT_S, now=local_time(0, 1))
 
 
-def test_dawn_build_records_nothing(planned_before_dawn):
+def test_dawn_build_records_only_previous_day(planned_before_dawn):
     assert planned_before_dawn.plans > 0
     assert planned_before_dawn.pickups.recorded == 0
-    assert not Pickup.objects.exists()
+    assert not todays_pickups().exists()
+    assert planned_before_dawn.previous_pickups.recorded > 0
+    assert Pickup.objects.count() == planned_before_dawn.previous_pickups.recorded
 
 
 def test_job_registered_with_worker():
@@ -213,7 +270,7 @@ def test_job_registered_with_worker():
 
 def test_job_off_without_setting(planned_before_dawn):
     assert waste_activity.run_demo_crews(now=local_time(23)) == 0
-    assert not Pickup.objects.exists()
+    assert not todays_pickups().exists()
 
 
 @override_settings(KOTACERDAS_DEMO_CREWS=True)
@@ -229,7 +286,7 @@ def test_job_records_due_stop_once(planned_before_dawn):
     assert recorded >= 1
     assert again == 0
     assert Pickup.objects.filter(stop=first).count() == 1
-    assert Pickup.objects.count() == recorded
+    assert todays_pickups().count() == recorded
     later = demo_stops().filter(arrival__gt=timezone.localtime(now).time())
     assert later.exists()
     assert not Pickup.objects.filter(stop__in=later).exists()
@@ -238,7 +295,7 @@ def test_job_records_due_stop_once(planned_before_dawn):
 @override_settings(KOTACERDAS_DEMO_CREWS=True)
 def test_job_limits_stops_per_run(planned_before_dawn, monkeypatch):
     monkeypatch.setattr(waste_activity, "MAX_STOPS_PER_RUN", 2)
-    stops_with_pickups = Pickup.objects.values("stop").distinct()
+    stops_with_pickups = todays_pickups().values("stop").distinct()
 
     first = waste_activity.run_demo_crews(now=local_time(23))
     after_first = stops_with_pickups.count()
@@ -248,7 +305,7 @@ def test_job_limits_stops_per_run(planned_before_dawn, monkeypatch):
     assert after_first == 2
     assert second >= 2
     assert stops_with_pickups.count() == 4
-    assert Pickup.objects.count() == first + second
+    assert todays_pickups().count() == first + second
 
 
 def test_banks_reuse_demo_sites(built):

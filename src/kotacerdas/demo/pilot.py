@@ -43,12 +43,14 @@ logger = logging.getLogger(__name__)
 
 PILOT_SLUG = "pilot-2026"
 PILOT_NAME = "Pilot Kota Cerdas 2026"
-# The pilot takes the kelurahan whose buildings today's routes visit most,
-# so that the trial has pickups to show on any weekday. These fill the places
-# left when fewer than three are on today's routes: Ganting (the demo
-# citizen's), Pasar Usang (the registry officer's) and Balai-Balai.
+# The pilot takes the kelurahan where the crews served most buildings in the
+# last week (the demo records the previous day with collections and today so
+# far), so that the trial has pickups to show at any hour. These fill the
+# places left when fewer than three were served: Ganting (the demo citizen's),
+# Pasar Usang (the registry officer's) and Balai-Balai.
 PILOT_KELURAHAN = ("13.74.01.1001", "13.74.02.1002", "13.74.02.1006")
 PILOT_SIZE = 3
+SERVED_SINCE_DAYS = 7
 TRIAL_DAYS_SO_FAR = 30
 TRIAL_LENGTH_DAYS = 90
 # Share of pilot buildings whose plate the crews have installed: an invented
@@ -107,7 +109,9 @@ def choose_kelurahan() -> tuple[str, ...]:
     """Return the pilot's kelurahan codes, sorted."""
     stops = (
         RouteStop.objects.filter(
-            plan__date=timezone.localdate(), kind=RouteStop.Kind.BUILDING
+            plan__date__gte=timezone.localdate() - timedelta(days=SERVED_SINCE_DAYS),
+            kind=RouteStop.Kind.BUILDING,
+            status=RouteStop.Status.DONE,
         )
         .values("building__kelurahan__code")
         .annotate(n=Count("id"))

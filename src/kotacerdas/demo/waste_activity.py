@@ -2,7 +2,10 @@
 
 Runs after the demo waste system (`demo.waste`) and the demo wallets. The
 build opens the bank sampah with their deposits, plans today's routes and
-records the pickups of every stop whose planned arrival has passed. While
+records the pickups of every stop whose planned arrival has passed. It also
+plans and records, in full, the routes of the last day before today with
+collections, so a city built before the first stop of the day still shows a
+day of pickups. While
 `kotacerdas run` runs, the worker job "demo-crews" goes on recording the
 stops that fall due, so pickups accumulate during the day.
 
@@ -40,9 +43,12 @@ from kotacerdas.waste.pickups import (
     record_pickup,
 )
 from kotacerdas.waste.planning import plan_day
+from kotacerdas.waste.planning_problem import schedules_on
 
 logger = logging.getLogger(__name__)
 
+# How far back the build looks for the previous day with collections.
+PREVIOUS_DAY_SEARCH_DAYS = 7
 # A short search keeps the demo build fast: the `city` demo plans about 60
 # routes of up to 120 buildings each. The route-planning job uses
 # KOTACERDAS_ROUTING_TIME_LIMIT_S for the days after.
@@ -122,16 +128,33 @@ class ActivitySummary:
     plans: int = 0
     planning_s: float = 0.0
     pickups: PickupCounts = field(default_factory=PickupCounts)
+    previous_day: date | None = None
+    previous_plans: int = 0
+    previous_pickups: PickupCounts = field(default_factory=PickupCounts)
 
     def result_lines(self) -> list[str]:
-        counts = self.pickups
-        return [
+        lines = [
             self.banks.result_line(),
             f"Planned {self.plans} routes for today in {self.planning_s:.0f} s.",
-            f"Recorded {counts.recorded} pickups of the stops already due: "
-            f"{counts.collected} collected, {counts.not_out} with nothing put out, "
-            f"{counts.far} scanned far from the plate, {counts.repeats} repeated.",
+            _counts_line("pickups of the stops already due", self.pickups),
         ]
+        if self.previous_day is not None:
+            lines.append(
+                f"Planned {self.previous_plans} routes for {self.previous_day}"
+                " and finished them."
+            )
+            lines.append(
+                _counts_line(f"pickups on {self.previous_day}", self.previous_pickups)
+            )
+        return lines
+
+
+def _counts_line(what: str, counts: PickupCounts) -> str:
+    return (
+        f"Recorded {counts.recorded} {what}: "
+        f"{counts.collected} collected, {counts.not_out} with nothing put out, "
+        f"{counts.far} scanned far from the plate, {counts.repeats} repeated."
+    )
 
 
 def build(
@@ -140,24 +163,45 @@ def build(
     time_limit_s: float = PLAN_TIME_LIMIT_S,
     now: datetime | None = None,
 ) -> ActivitySummary:
-    """Open the demo waste banks, plan today's routes and record the due pickups."""
+    """Open the demo waste banks, plan and record the previous day and today."""
     now = now or timezone.now()
+    today = timezone.localdate(now)
     rng = random.Random(f"{seed}:waste-banks")  # noqa: S311  (demo data)
     summary = ActivitySummary(banks=bank_demo.seed(rng))
 
     started = time.monotonic()
-    plans = plan_day(timezone.localdate(now), time_limit_s=time_limit_s, actor=ACTOR)
-    summary.plans = len(plans)
+    previous = previous_service_day(today)
+    if previous is not None:
+        summary.previous_day = previous
+        summary.previous_plans = len(
+            plan_day(previous, time_limit_s=time_limit_s, actor=ACTOR)
+        )
+    summary.plans = len(plan_day(today, time_limit_s=time_limit_s, actor=ACTOR))
     summary.planning_s = time.monotonic() - started
 
+    if previous is not None:
+        summary.previous_pickups = record_due_pickups(seed, now=now, day=previous)
     summary.pickups = record_due_pickups(seed, now=now)
     logger.info(
-        "demo waste activity: %s plans in %.1f s, %s pickups",
+        "demo waste activity: %s plans in %.1f s, %s pickups today,"
+        " %s plans and %s pickups on %s",
         summary.plans,
         summary.planning_s,
         summary.pickups.recorded,
+        summary.previous_plans,
+        summary.previous_pickups.recorded,
+        previous,
     )
     return summary
+
+
+def previous_service_day(today: date) -> date | None:
+    """Return the last day before `today`, up to a week back, with collections."""
+    for days_back in range(1, PREVIOUS_DAY_SEARCH_DAYS + 1):
+        day = today - timedelta(days=days_back)
+        if schedules_on(day):
+            return day
+    return None
 
 
 # ------------------------------------------------------------------ pickups
@@ -168,17 +212,19 @@ def record_due_pickups(
     *,
     now: datetime | None = None,
     max_stops: int | None = None,
+    day: date | None = None,
 ) -> PickupCounts:
-    """Record a pickup for each demo crew stop of today that has fallen due.
+    """Record a pickup for each demo crew stop of `day` that has fallen due.
 
-    A stop falls due when its scan time (planned arrival plus a few minutes)
-    has passed. Stops already done or marked not collected are skipped, so a
+    `day` is today by default. A stop falls due when its scan time (planned
+    arrival plus a few minutes) has passed, so every stop of an earlier day
+    is due. Stops already done or marked not collected are skipped, so a
     stop scanned on the collector's phone keeps that scan. A stop whose
     pickup is rejected is logged with its id and counted in `failed`.
     `max_stops` limits how many stops are scanned.
     """
     now = now or timezone.now()
-    day = timezone.localdate(now)
+    day = day or timezone.localdate(now)
     repeat_stop_id = _repeat_stop_id(day)
     counts = PickupCounts()
     collectors: dict[int, Any] = {}
@@ -214,17 +260,17 @@ def demo_crew_plans(day: date) -> QuerySet[RoutePlan]:
 
 
 def _open_stops(day: date, now: datetime) -> QuerySet[RouteStop]:
-    local_now = timezone.localtime(now).time()
-    return (
-        RouteStop.objects.filter(
-            plan__in=demo_crew_plans(day),
-            kind__in=ROUTE_KINDS,
-            status=RouteStop.Status.PLANNED,
-            arrival__isnull=False,
-            arrival__lte=local_now,
-        )
-        .select_related("plan", "building", "container")
-        .order_by("arrival", "plan_id", "sequence")
+    stops = RouteStop.objects.filter(
+        plan__in=demo_crew_plans(day),
+        kind__in=ROUTE_KINDS,
+        status=RouteStop.Status.PLANNED,
+        arrival__isnull=False,
+    )
+    local_now = timezone.localtime(now)
+    if day >= local_now.date():
+        stops = stops.filter(arrival__lte=local_now.time())
+    return stops.select_related("plan", "building", "container").order_by(
+        "arrival", "plan_id", "sequence"
     )
 
 
