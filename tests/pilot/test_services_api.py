@@ -84,6 +84,18 @@ def test_overlapping_pilot_is_rejected(city) -> None:
     assert "overlaps pilot pilot-one" in caught.value.errors[0].message
 
 
+def test_overlap_reported_with_other_fields_errors(city) -> None:
+    api.create_pilot(_input())
+
+    with translation.override("en"), pytest.raises(api.PilotInvalid) as caught:
+        api.create_pilot(_input(slug="pilot-one", name=" ", services=["teleport"]))
+
+    messages = {error.field: error.message for error in caught.value.errors}
+    assert set(messages) == {"slug", "name", "services", "areas"}
+    assert "already has this slug" in messages["slug"]
+    assert "overlaps pilot pilot-one" in messages["areas"]
+
+
 def test_other_rw_does_not_overlap(city) -> None:
     api.create_pilot(_input())
 

@@ -299,8 +299,12 @@ def _clean(data: PilotInput, pilot: Pilot | None) -> dict[str, Any]:
         errors.append(FieldError("name", _("Enter a name of 1 to 120 characters.")))
     starts_on, ends_on = _dates(data.starts_on, data.ends_on, errors)
     services = _services(data.services, errors)
-    areas = clean_areas(data.areas, errors)
-    if starts_on and ends_on and not errors:
+    # The overlap check needs only good dates and areas, so its error comes
+    # with any other field's rather than on the next submit.
+    area_errors: list[FieldError] = []
+    areas = clean_areas(data.areas, area_errors)
+    errors.extend(area_errors)
+    if starts_on and ends_on and not area_errors:
         _check_overlap(pilot, starts_on, ends_on, areas, errors)
     if errors:
         raise PilotInvalid(errors)
