@@ -6,7 +6,8 @@ pickups, resending a request with the same id whenever the server is down,
 while the web server, the worker or both are killed with SIGKILL at least 20
 times and started again. Afterwards every acknowledged request must be stored
 once, money must balance, no wallet may be negative, the blocks must form one
-chain over the whole journal and `kotacerdas ledger verify` must pass.
+chain over the whole journal and `kotacerdas ledger verify` must pass, and
+the processes' logs must hold no personal data.
 
 The kill moments are random; the seed is printed, and KOTACERDAS_CRASH_SEED
 replays its choices (the moments still depend on timing).
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.db import connection
 
 from kotacerdas.config.ports import free_port
+from kotacerdas.ops.pii_scan import Scanner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
@@ -129,3 +131,9 @@ def test_kills_lose_nothing_acknowledged(deployment: Deployment):
     assert findings["blocks"] == sealed["height"] + 1
     assert findings["sealed_size"] == findings["journal_size"]
     assert "ledger valid" in report, report
+
+    # And the logs of every web server and worker process hold no NIK, KK or
+    # phone number: the session's own check sees only the pytest process.
+    logs = [deployment.root / f"{name}.log" for name in ("web", "worker")]
+    assert all(log.stat().st_size > 0 for log in logs)
+    assert [str(finding) for finding in Scanner().scan_paths(logs)] == []
