@@ -9,7 +9,7 @@ build takes about ten seconds.
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 
 import openpyxl
@@ -19,6 +19,7 @@ from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
+from tests.command.today_pickups import scan_stops_of_today
 
 from kotacerdas.accounts.models import User
 from kotacerdas.command import projector
@@ -92,6 +93,7 @@ def add_missing_activity(monkeypatch: pytest.MonkeyPatch) -> None:
         reports.ReportInput(kind="other", description="Smoke at the TPS.", **point),
         citizen,
     )
+    scan_stops_of_today()
 
 
 @pytest.fixture
@@ -206,15 +208,22 @@ def test_lists_sort_filter_and_page(command_client):
         response = command_client.get(list_url("buildings", {"kelurahan": sent}))
         assert response.context["page"].paginator.count == expected
 
-    # A custom period that ended yesterday contains none of today's pickups.
-    yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
+    # A custom period that ended yesterday lists the pickups scanned before
+    # today (the demo's previous collection day), and today's the others.
+    today = timezone.localdate()
+    midnight = timezone.make_aware(datetime.combine(today, time.min))
+    first_scans = Pickup.objects.filter(duplicate_of__isnull=True)
+    before_today = first_scans.filter(scanned_at__lt=midnight).count()
+    yesterday = (today - timedelta(days=1)).isoformat()
     response = command_client.get(
         list_url("pickups", {"period": "custom", "to": yesterday})
     )
-    assert response.context["page"].paginator.count == 0
-    today = timezone.localdate().isoformat()
-    response = command_client.get(list_url("pickups", {"from": today, "to": today}))
-    counted = Pickup.objects.filter(duplicate_of__isnull=True).count()
+    assert before_today > 0
+    assert response.context["page"].paginator.count == before_today
+    day = today.isoformat()
+    response = command_client.get(list_url("pickups", {"from": day, "to": day}))
+    counted = first_scans.filter(scanned_at__gte=midnight).count()
+    assert counted > 0
     assert response.context["page"].paginator.count == counted
 
 

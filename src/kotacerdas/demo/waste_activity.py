@@ -133,18 +133,20 @@ class ActivitySummary:
     previous_pickups: PickupCounts = field(default_factory=PickupCounts)
 
     def result_lines(self) -> list[str]:
+        planned = f"Planned {self.plans} routes for today"
+        if self.previous_day is not None:
+            planned += f" and {self.previous_plans} for {self.previous_day}"
         lines = [
             self.banks.result_line(),
-            f"Planned {self.plans} routes for today in {self.planning_s:.0f} s.",
-            _counts_line("pickups of the stops already due", self.pickups),
+            f"{planned} in {self.planning_s:.0f} s.",
+            _counts_line("pickups of today's stops already due", self.pickups),
         ]
         if self.previous_day is not None:
             lines.append(
-                f"Planned {self.previous_plans} routes for {self.previous_day}"
-                " and finished them."
-            )
-            lines.append(
-                _counts_line(f"pickups on {self.previous_day}", self.previous_pickups)
+                _counts_line(
+                    f"pickups of every stop on {self.previous_day}",
+                    self.previous_pickups,
+                )
             )
         return lines
 
