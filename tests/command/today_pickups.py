@@ -8,7 +8,7 @@ from kotacerdas.waste.pickups import PickupInput, record_pickup
 
 
 def scan_stops_of_today(at_least: int = 12) -> None:
-    """Record now pickups of today's stops until today has `at_least` of them.
+    """Record pickups of today's stops, scanned now, until today has `at_least`.
 
     The demo records today's stops as their planned arrival passes, so a
     build before the first arrival has no pickup of today to count. The

@@ -132,8 +132,8 @@ def test_kills_lose_nothing_acknowledged(deployment: Deployment):
     assert findings["sealed_size"] == findings["journal_size"]
     assert "ledger valid" in report, report
 
-    # And the logs of every web server and worker process hold no NIK, KK or
-    # phone number: the session's own check sees only the pytest process.
+    # And the web server and worker logs contain no NIK, KK or phone number.
+    # The session's own check reads only the pytest process's log.
     logs = [deployment.root / f"{name}.log" for name in ("web", "worker")]
     assert all(log.stat().st_size > 0 for log in logs)
     assert [str(finding) for finding in Scanner().scan_paths(logs)] == []

@@ -316,8 +316,8 @@ def test_gunicorn_workers_add_up(tmp_path: Path):
         process = subprocess.Popen(command, env=env, stderr=stderr)
         try:
             wait_until_serving(f"{base}/readyz", process)
-            # Sequential requests may all reach one worker, so they go in
-            # concurrent bursts until a second worker has answered.
+            # Sequential requests may all reach one worker, so they are sent in
+            # concurrent bursts until a second worker has served one.
             with ThreadPoolExecutor(max_workers=BURST) as pool:
                 while sent < MAX_REQUESTS and len(metric_files(tmp_path)) < 2:
                     list(pool.map(get, [f"{base}/healthz"] * BURST))

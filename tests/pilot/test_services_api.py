@@ -84,7 +84,7 @@ def test_overlapping_pilot_is_rejected(city) -> None:
     assert "overlaps pilot pilot-one" in caught.value.errors[0].message
 
 
-def test_overlap_reported_with_other_fields_errors(city) -> None:
+def test_overlap_reported_with_other_errors(city) -> None:
     api.create_pilot(_input())
 
     with translation.override("en"), pytest.raises(api.PilotInvalid) as caught:

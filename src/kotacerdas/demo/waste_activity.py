@@ -151,9 +151,9 @@ class ActivitySummary:
         return lines
 
 
-def _counts_line(what: str, counts: PickupCounts) -> str:
+def _counts_line(subject: str, counts: PickupCounts) -> str:
     return (
-        f"Recorded {counts.recorded} {what}: "
+        f"Recorded {counts.recorded} {subject}: "
         f"{counts.collected} collected, {counts.not_out} with nothing put out, "
         f"{counts.far} scanned far from the plate, {counts.repeats} repeated."
     )

@@ -280,6 +280,10 @@ def _check_overlap(
 
 
 def _clean(data: PilotInput, pilot: Pilot | None) -> dict[str, Any]:
+    """Check every field of a pilot and return the cleaned values.
+
+    Raises `PilotInvalid` with one error per field that is wrong.
+    """
     errors: list[FieldError] = []
     slug = str(data.slug or "").strip().lower()
     if not SLUG.match(slug) or slug in RESERVED_SLUGS:
@@ -294,13 +298,15 @@ def _clean(data: PilotInput, pilot: Pilot | None) -> dict[str, Any]:
         )
     elif Pilot.objects.filter(slug=slug).exclude(pk=pilot.pk if pilot else 0).exists():
         errors.append(FieldError("slug", _("Another pilot already has this slug.")))
+
     name = " ".join(str(data.name or "").split())
     if not name or len(name) > 120:
         errors.append(FieldError("name", _("Enter a name of 1 to 120 characters.")))
     starts_on, ends_on = _dates(data.starts_on, data.ends_on, errors)
     services = _services(data.services, errors)
-    # The overlap check needs only good dates and areas, so its error comes
-    # with any other field's rather than on the next submit.
+
+    # The overlap check needs only valid dates and areas, so its error is
+    # reported together with the other fields' errors.
     area_errors: list[FieldError] = []
     areas = clean_areas(data.areas, area_errors)
     errors.extend(area_errors)
@@ -308,6 +314,7 @@ def _clean(data: PilotInput, pilot: Pilot | None) -> dict[str, Any]:
         _check_overlap(pilot, starts_on, ends_on, areas, errors)
     if errors:
         raise PilotInvalid(errors)
+
     return {
         "slug": slug,
         "name": name,
